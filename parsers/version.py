@@ -1,0 +1,1 @@
+PARSER_VERSION = "0.1.0"

@@ -1,0 +1,79 @@
+"""What the crawler hands to the archive: plain records, no SQL.
+
+The crawler builds a `CaptureIn` for every fetch (failed ones too) and gives it, with the
+parsed records if any, to an `ArchiveWriter`. The writer stores the capture, its blob, its
+derivation, the versioning bookkeeping and the comment and ad observations in ONE transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from parsers.records import ParsedPage
+
+# The fixed list of fetch error kinds (DESIGN.md, Captures). A capture has at most one.
+ERROR_KINDS = (
+    "dns",  # the host name did not resolve
+    "connect",  # connection refused or reset before a response
+    "timeout",  # connect, read or total time limit
+    "tls",
+    "private_address",  # refused: loopback/private/link-local without permission
+    "robots",  # disallowed by robots.txt (nothing was requested)
+    "too_many_redirects",
+    "redirect_loop",
+    "protocol",  # malformed HTTP: bad chunking, bad headers
+    "read",  # the connection broke while reading the body
+    "decompression",  # a body that does not decode or exceeds the decompression limit
+    "invalid_url",
+    "other",
+)
+
+
+@dataclass
+class CaptureIn:
+    """One fetch, as it happened."""
+
+    requested_url: str  # normalized: the page key
+    fetched_at: datetime  # UTC, aware
+    final_url: str | None = None
+    redirects: list[tuple[str, int]] = field(default_factory=list)  # (url, status) per hop
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)  # final response's headers
+    http_version: str | None = None
+    error_kind: str | None = None  # one of ERROR_KINDS
+    error_message: str | None = None
+    truncated: bool = False
+    payload: bytes | None = None  # as the server sent it, content-encoding kept
+    elapsed_ms: int | None = None
+    crawl_run_id: int | None = None
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+@dataclass
+class StoredCapture:
+    """What the archive did with a capture."""
+
+    capture_id: int
+    page_id: int
+    outcome: str  # "new_revision" | "unchanged" | "not_modified" | "gone" | "error" | "not_versioned"
+    revision: int | None = None  # the page's revision ordinal the capture belongs to
+    comments_added: int = 0
+    comments_removed: int = 0
+
+
+class ArchiveWriter(Protocol):
+    def store_capture(
+        self, capture: CaptureIn, parsed: ParsedPage | None
+    ) -> StoredCapture: ...
+
+    def start_run(self, kind: str, seeds: list[str]) -> int: ...
+
+    def finish_run(self, run_id: int, stats: dict[str, int], status: str = "finished") -> None: ...
