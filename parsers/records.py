@@ -110,6 +110,8 @@ class ParsedPage:
     # extraction filled in: such a parse does not take part in versioning.
     degraded: bool = False
     profile_hash: str | None = None
+    # Hashed fields the profile marks volatile: left out of the content hash.
+    volatile: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ParsedPage JSON of DESIGN.md (exactly its keys, in its order)."""
@@ -134,6 +136,7 @@ class ParsedPage:
         thread: ThreadInfo | None = None,
         degraded: bool = False,
         profile_hash: str | None = None,
+        volatile: list[str] | None = None,
     ) -> "ParsedPage":
         return cls(
             url=data["url"],
@@ -149,4 +152,5 @@ class ParsedPage:
             thread=thread or ThreadInfo(),
             degraded=degraded,
             profile_hash=profile_hash,
+            volatile=list(volatile or []),
         )

@@ -1,0 +1,216 @@
+"""SQLAlchemy 2 models: the archive's tables. Changing them needs an Alembic migration.
+
+Raw captures are the truth; everything else (derivations, revisions, comments, ads) is derived
+from them and can be rebuilt by `reparse`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across SQLite and PostgreSQL), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use UTC-aware datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Site(Base):
+    __tablename__ = "site"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)  # host[:port]
+    created_at: Mapped[datetime]
+
+
+class Page(Base):
+    __tablename__ = "page"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)  # the normalized requested URL: the key
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    # The page's usual extractor: the profile of its first versioned parse. Only captures
+    # parsed by it take part in versioning.
+    profile: Mapped[str | None] = mapped_column(String(100))
+    first_seen: Mapped[datetime | None]
+    last_seen: Mapped[datetime | None]
+    gone_at: Mapped[datetime | None]  # set by a 404/410, cleared by the next 2xx
+    created_at: Mapped[datetime]
+
+
+class UrlAlias(Base):
+    """Final URLs after redirects and canonical links that resolve to a page."""
+
+    __tablename__ = "url_alias"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "final" | "canonical"
+    first_seen: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("url", "page_id", name="uq_alias_url_page"),)
+
+
+class Blob(Base):
+    """A payload stored once per sha256, compressed (codec says how)."""
+
+    __tablename__ = "blob"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the payload
+    size: Mapped[int] = mapped_column(BigInteger)  # payload bytes
+    stored_size: Mapped[int] = mapped_column(BigInteger)  # bytes in `data`
+    codec: Mapped[str] = mapped_column(String(20))  # "identity" | "zstd"
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_run"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # "crawl" | "demo" | "schedule:NAME" ...
+    seeds: Mapped[list[Any]]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))  # "running" | "finished" | "failed"
+    stats: Mapped[dict[str, Any]]
+    owner: Mapped[str | None] = mapped_column(String(200))  # host:pid
+
+
+class Capture(Base):
+    """One fetch as it happened, failed ones too."""
+
+    __tablename__ = "capture"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"))
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    requested_url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    redirects: Mapped[list[Any]]
+    fetched_at: Mapped[datetime]
+    status: Mapped[int | None]
+    headers: Mapped[list[Any]]
+    http_version: Mapped[str | None] = mapped_column(String(20))
+    error_kind: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    not_modified: Mapped[bool] = mapped_column(Boolean, default=False)  # a 304
+    blob_digest: Mapped[str | None] = mapped_column(ForeignKey("blob.digest"))
+    payload_size: Mapped[int | None] = mapped_column(BigInteger)
+    elapsed_ms: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(String(20))  # see storage.interface.StoredCapture
+    __table_args__ = (Index("ix_capture_page_time", "page_id", "fetched_at"),)
+
+
+class Derivation(Base):
+    """The records one parser version (and profile) made of one capture."""
+
+    __tablename__ = "derivation"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"), index=True)
+    parser_version: Mapped[str] = mapped_column(String(40))
+    profile: Mapped[str] = mapped_column(String(100))
+    profile_hash: Mapped[str | None] = mapped_column(String(64))
+    schema_version: Mapped[int]
+    hash_version: Mapped[int]
+    content_hash: Mapped[str | None] = mapped_column(String(80))
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    versioned: Mapped[bool] = mapped_column(Boolean, default=False)  # took part in versioning
+    current: Mapped[bool] = mapped_column(Boolean, default=True)  # the capture's newest derivation
+    thread: Mapped[dict[str, Any]]
+    record: Mapped[dict[str, Any]]  # the ParsedPage JSON
+    created_at: Mapped[datetime]
+
+
+class Revision(Base):
+    """One unbroken run of versioned captures with the same content hash."""
+
+    __tablename__ = "revision"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"))
+    ordinal: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(80))
+    first_capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivation.id"))
+    first_seen: Mapped[datetime]  # valid from here ...
+    valid_to: Mapped[datetime | None]  # ... until the next revision's first capture
+    last_seen: Mapped[datetime]  # evidence: the last capture that showed it
+    same_as: Mapped[int | None]  # ordinal of the earlier revision it equals (a revert)
+    title: Mapped[str | None] = mapped_column(Text)
+    modified: Mapped[str | None] = mapped_column(String(40))
+    __table_args__ = (
+        UniqueConstraint("page_id", "ordinal", name="uq_revision_page_ordinal"),
+        Index("ix_revision_page_first_seen", "page_id", "first_seen"),
+    )
+
+
+class Comment(Base):
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    site_comment_id: Mapped[str | None] = mapped_column(String(200))  # the site's own id
+    number: Mapped[int | None]
+    author: Mapped[str | None] = mapped_column(Text)
+    posted: Mapped[str | None] = mapped_column(String(40))
+    reply_to: Mapped[str | None] = mapped_column(Text)
+    reply_to_key: Mapped[str | None] = mapped_column(String(200))
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("page_id", "key", name="uq_comment_page_key"),)
+
+
+class CommentVersion(Base):
+    """A comment's text as shown from `first_seen`; an edit is a new version, not a removal."""
+
+    __tablename__ = "comment_version"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
+
+
+class AdObservation(Base):
+    __tablename__ = "ad_observation"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    slot: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
