@@ -1,0 +1,449 @@
+"""The archive's write side: the unit of work that stores one capture with everything derived.
+
+`Archive.store_capture` takes a capture and its parsed records and, in ONE transaction, stores
+the blob, the capture, the derivation, URL aliases, ad observations, the revision bookkeeping
+and the comment histories. A crash at any point leaves either all of it or none of it.
+
+Versioning rules (DESIGN.md, Revisions and Comments):
+- only complete 2xx captures whose parse was not degraded take part ("versioned");
+- a revision is an unbroken run of versioned captures with one content hash; content that
+  returns to an earlier state starts a new revision naming the one it equals (`same_as`);
+- a 304 extends the current revision; a 404/410 marks the page gone; 5xx and fetch errors
+  change nothing;
+- a comment is removed only when a versioned capture's thread parsed cleanly and shows the
+  range the comment falls in; a changed text is a new version of the same comment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from parsers.hashing import HASH_VERSION, content_hash, fold
+from parsers.records import ParsedPage, ThreadInfo
+from parsers.urls import InvalidURL, host_of, normalize_url
+from storage import faults
+from storage.blobs import put_blob
+from storage.interface import CaptureIn, StoredCapture
+from storage.models import (
+    AdObservation,
+    Capture,
+    Comment,
+    CommentVersion,
+    CrawlRun,
+    Derivation,
+    Page,
+    Revision,
+    Site,
+    UrlAlias,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def is_versioned(capture: CaptureIn | Capture, parsed: ParsedPage | None) -> bool:
+    """Does this capture take part in versioning? (DESIGN.md, Revisions)"""
+    return (
+        parsed is not None
+        and not parsed.degraded
+        and capture.status is not None
+        and 200 <= capture.status < 300
+        and not capture.truncated
+        and capture.error_kind is None
+    )
+
+
+class Archive:
+    """The archive on one database. Thread-safe: each call opens its own session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # ---- crawl runs -------------------------------------------------------------------
+    def start_run(self, kind: str, seeds: list[str]) -> int:
+        with self.sessions.begin() as s:
+            run = CrawlRun(
+                kind=kind,
+                seeds=list(seeds),
+                started_at=utcnow(),
+                status="running",
+                stats={},
+                owner=f"{socket.gethostname()}:{os.getpid()}",
+            )
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, stats: dict[str, int], status: str = "finished") -> None:
+        with self.sessions.begin() as s:
+            s.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id)
+                .values(finished_at=utcnow(), status=status, stats=dict(stats))
+            )
+
+    # ---- the unit of work -------------------------------------------------------------
+    def store_capture(self, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
+        faults.checkpoint("store:begin")
+        with self.sessions.begin() as s:
+            result = store_capture_in(s, capture, parsed)
+            faults.checkpoint("store:before_commit")
+        faults.checkpoint("store:after_commit")
+        return result
+
+
+def _upsert_ignore(s: Session, model: type, values: dict[str, Any], conflict: list[str]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, so concurrent workers never fail on a race."""
+    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(ins(model).values(**values).on_conflict_do_nothing(index_elements=conflict))
+
+
+def _site_for(s: Session, host: str, now: datetime) -> int:
+    site_id = s.scalar(select(Site.id).where(Site.host == host))
+    if site_id is None:
+        _upsert_ignore(s, Site, {"host": host, "created_at": now}, ["host"])
+        site_id = s.scalar(select(Site.id).where(Site.host == host))
+    assert site_id is not None
+    return site_id
+
+
+def page_for_url(s: Session, url: str, now: datetime) -> Page:
+    """The page keyed by this (normalized) requested URL, created if new, locked for update."""
+    page = s.scalar(select(Page).where(Page.url == url).with_for_update())
+    if page is None:
+        site_id = _site_for(s, host_of(url), now)
+        _upsert_ignore(s, Page, {"url": url, "site_id": site_id, "created_at": now}, ["url"])
+        page = s.scalar(select(Page).where(Page.url == url).with_for_update())
+    assert page is not None
+    return page
+
+
+def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: datetime) -> None:
+    if not url:
+        return
+    try:
+        url = normalize_url(url)
+    except InvalidURL:
+        return
+    if s.scalar(select(Page.id).where(Page.id == page_id, Page.url == url)) is not None:
+        return
+    exists = s.scalar(select(UrlAlias.id).where(UrlAlias.url == url, UrlAlias.page_id == page_id))
+    if exists is None:
+        _upsert_ignore(
+            s,
+            UrlAlias,
+            {"url": url, "page_id": page_id, "kind": kind, "first_seen": now},
+            ["url", "page_id"],
+        )
+
+
+def _thread_dict(t: ThreadInfo) -> dict[str, Any]:
+    return {
+        "present": t.present,
+        "parsed_cleanly": t.parsed_cleanly,
+        "complete": t.complete,
+        "first_number": t.first_number,
+        "last_number": t.last_number,
+    }
+
+
+def thread_from_dict(d: dict[str, Any] | None) -> ThreadInfo:
+    return ThreadInfo(**d) if d else ThreadInfo()
+
+
+def add_derivation(s: Session, cap: Capture, parsed: ParsedPage, versioned: bool) -> Derivation:
+    s.execute(update(Derivation).where(Derivation.capture_id == cap.id).values(current=False))
+    deriv = Derivation(
+        capture_id=cap.id,
+        parser_version=parsed.parser_version,
+        profile=parsed.profile,
+        profile_hash=parsed.profile_hash,
+        schema_version=parsed.schema_version,
+        hash_version=HASH_VERSION,
+        content_hash=content_hash(parsed, parsed.volatile) if versioned else None,
+        degraded=parsed.degraded,
+        versioned=versioned,
+        current=True,
+        thread=_thread_dict(parsed.thread),
+        record=parsed.to_dict(),
+        created_at=utcnow(),
+    )
+    s.add(deriv)
+    s.flush()
+    for ad in parsed.ads:
+        s.add(AdObservation(capture_id=cap.id, kind=ad.kind, slot=ad.slot, text=ad.text, url=ad.url))
+    return deriv
+
+
+def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
+    """The unit of work's body, inside the caller's transaction."""
+    now = capture.fetched_at
+    url = normalize_url(capture.requested_url)
+    page = page_for_url(s, url, now)
+
+    digest = None
+    if capture.payload is not None:
+        digest = put_blob(s, capture.payload)
+        faults.checkpoint("store:after_blob")
+
+    not_modified = capture.status == 304
+    if not_modified:
+        # A 304 confirms the bytes of the page's latest stored 2xx capture.
+        digest = s.scalar(
+            select(Capture.blob_digest)
+            .where(
+                Capture.page_id == page.id,
+                Capture.blob_digest.is_not(None),
+                Capture.status >= 200,
+                Capture.status < 300,
+            )
+            .order_by(Capture.fetched_at.desc(), Capture.id.desc())
+            .limit(1)
+        )
+    cap = Capture(
+        page_id=page.id,
+        crawl_run_id=capture.crawl_run_id,
+        requested_url=capture.requested_url,
+        final_url=capture.final_url,
+        redirects=[[u, st] for u, st in capture.redirects],
+        fetched_at=now,
+        status=capture.status,
+        headers=[[k, v] for k, v in capture.headers],
+        http_version=capture.http_version,
+        error_kind=capture.error_kind,
+        error_message=capture.error_message,
+        truncated=capture.truncated,
+        not_modified=not_modified,
+        blob_digest=digest,
+        payload_size=len(capture.payload) if capture.payload is not None else None,
+        elapsed_ms=capture.elapsed_ms,
+        outcome="error",
+    )
+    s.add(cap)
+    s.flush()
+    faults.checkpoint("store:after_capture")
+
+    if capture.final_url and capture.redirects:
+        _add_alias(s, page.id, capture.final_url, "final", now)
+
+    versioned = is_versioned(capture, parsed)
+    result = StoredCapture(capture_id=cap.id, page_id=page.id, outcome="error")
+    if parsed is not None:
+        deriv = add_derivation(s, cap, parsed, versioned)
+        if parsed.metadata.canonical_url and not parsed.degraded:
+            _add_alias(s, page.id, parsed.metadata.canonical_url, "canonical", now)
+        faults.checkpoint("store:after_derivation")
+        if versioned:
+            later = s.scalar(
+                select(Capture.id)
+                .join(Derivation, Derivation.capture_id == Capture.id)
+                .where(
+                    Capture.page_id == page.id,
+                    Capture.id != cap.id,
+                    Capture.fetched_at > now,
+                    Derivation.current.is_(True),
+                    Derivation.versioned.is_(True),
+                )
+                .limit(1)
+            )
+            if later is not None:
+                # An older capture arriving late (e.g. a WARC import): replay the history.
+                rebuild_page_history(s, page.id)
+                rev = s.scalar(
+                    select(Revision.ordinal)
+                    .where(Revision.page_id == page.id, Revision.first_seen <= now)
+                    .order_by(Revision.ordinal.desc())
+                    .limit(1)
+                )
+                result = StoredCapture(cap.id, page.id, "unchanged", rev)
+            else:
+                result = advance_history(s, page, cap, deriv, parsed)
+        else:
+            result.outcome = "not_versioned"
+    if not_modified:
+        result = _extend_current(s, page, cap)
+    elif capture.status in (404, 410):
+        if page.gone_at is None:
+            page.gone_at = now
+        result.outcome = "gone"
+    elif capture.status is not None and 200 <= capture.status < 300 and result.outcome != "error":
+        page.gone_at = None
+    if capture.status is not None and capture.error_kind is None:
+        page.first_seen = min(page.first_seen, now) if page.first_seen else now
+        page.last_seen = max(page.last_seen, now) if page.last_seen else now
+    cap.outcome = result.outcome
+    faults.checkpoint("store:after_versioning")
+    return result
+
+
+def _extend_current(s: Session, page: Page, cap: Capture) -> StoredCapture:
+    cur = s.scalar(
+        select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal.desc()).limit(1)
+    )
+    if cur is not None and cap.fetched_at >= cur.last_seen:
+        cur.last_seen = cap.fetched_at
+        cur.last_capture_id = cap.id
+    return StoredCapture(cap.id, page.id, "not_modified", cur.ordinal if cur else None)
+
+
+def advance_history(
+    s: Session, page: Page, cap: Capture, deriv: Derivation, parsed: ParsedPage
+) -> StoredCapture:
+    """Apply one versioned capture, in time order, to the page's revisions and comments."""
+    page.profile = parsed.profile
+    h = deriv.content_hash
+    assert h is not None
+    cur = s.scalar(
+        select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal.desc()).limit(1)
+    )
+    if cur is not None and cur.content_hash == h:
+        cur.last_seen = max(cur.last_seen, cap.fetched_at)
+        cur.last_capture_id = cap.id
+        outcome, ordinal = "unchanged", cur.ordinal
+    else:
+        same_as = s.scalar(
+            select(Revision.ordinal)
+            .where(Revision.page_id == page.id, Revision.content_hash == h)
+            .order_by(Revision.ordinal.desc())
+            .limit(1)
+        )
+        ordinal = cur.ordinal + 1 if cur is not None else 1
+        if cur is not None:
+            cur.valid_to = cap.fetched_at
+        s.add(
+            Revision(
+                page_id=page.id,
+                ordinal=ordinal,
+                content_hash=h,
+                first_capture_id=cap.id,
+                last_capture_id=cap.id,
+                derivation_id=deriv.id,
+                first_seen=cap.fetched_at,
+                valid_to=None,
+                last_seen=cap.fetched_at,
+                same_as=same_as,
+                title=parsed.metadata.title,
+                modified=parsed.metadata.modified,
+            )
+        )
+        outcome = "new_revision"
+    added, removed = _observe_comments(s, page.id, cap, parsed)
+    return StoredCapture(cap.id, page.id, outcome, ordinal, added, removed)
+
+
+def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage) -> tuple[int, int]:
+    at = cap.fetched_at
+    rows = {c.key: c for c in s.scalars(select(Comment).where(Comment.page_id == page_id))}
+    latest_text: dict[int, str] = {}
+    if rows:
+        for cid, text in s.execute(
+            select(CommentVersion.comment_id, CommentVersion.text)
+            .join(Comment, Comment.id == CommentVersion.comment_id)
+            .where(Comment.page_id == page_id)
+            .order_by(CommentVersion.first_seen, CommentVersion.id)
+        ):
+            latest_text[cid] = text  # the last one wins: the newest version
+    added = removed = 0
+    seen: set[str] = set()
+    for c in parsed.comments:
+        if c.key in seen:
+            continue
+        seen.add(c.key)
+        row = rows.get(c.key)
+        if row is None:
+            row = Comment(
+                page_id=page_id,
+                key=c.key,
+                site_comment_id=c.id,
+                number=c.number,
+                author=c.author,
+                posted=c.posted,
+                reply_to=c.reply_to,
+                reply_to_key=c.reply_to_key,
+                first_seen=at,
+                last_seen=at,
+                removed_at=None,
+            )
+            s.add(row)
+            s.flush()
+            s.add(CommentVersion(comment_id=row.id, text=c.text, first_seen=at, capture_id=cap.id))
+            added += 1
+            continue
+        row.last_seen = max(row.last_seen, at)
+        row.removed_at = None  # shown again: not removed (a moderator may restore a post)
+        row.number = c.number if c.number is not None else row.number
+        row.author = c.author or row.author
+        row.reply_to_key = c.reply_to_key or row.reply_to_key
+        if fold(latest_text.get(row.id)) != fold(c.text):
+            s.add(CommentVersion(comment_id=row.id, text=c.text, first_seen=at, capture_id=cap.id))
+    thread = parsed.thread
+    for key, row in rows.items():
+        if key in seen or row.removed_at is not None:
+            continue
+        if thread.shows(row.number):
+            row.removed_at = at
+            removed += 1
+    return added, removed
+
+
+def rebuild_page_history(s: Session, page_id: int) -> None:
+    """Recompute a page's revisions and comments from its current derivations, in time order.
+
+    Used when captures arrive out of order and by `reparse`. Raw captures and derivations are
+    untouched; revisions and comment histories are derived data.
+    """
+    comment_ids = select(Comment.id).where(Comment.page_id == page_id)
+    s.execute(delete(CommentVersion).where(CommentVersion.comment_id.in_(comment_ids)))
+    s.execute(delete(Comment).where(Comment.page_id == page_id))
+    s.execute(delete(Revision).where(Revision.page_id == page_id))
+    s.flush()
+    page = s.get(Page, page_id)
+    assert page is not None
+    rows = s.execute(
+        select(Capture, Derivation)
+        .outerjoin(
+            Derivation, (Derivation.capture_id == Capture.id) & Derivation.current.is_(True)
+        )
+        .where(Capture.page_id == page_id)
+        .order_by(Capture.fetched_at, Capture.id)
+    ).all()
+    page.gone_at = None
+    for cap, deriv in rows:
+        if cap.not_modified:
+            _extend_current(s, page, cap)
+            continue
+        if cap.status in (404, 410):
+            page.gone_at = page.gone_at or cap.fetched_at
+            continue
+        if deriv is None or not deriv.versioned:
+            continue
+        page.gone_at = None
+        parsed = ParsedPage.from_dict(
+            deriv.record,
+            thread=thread_from_dict(deriv.thread),
+            degraded=deriv.degraded,
+            profile_hash=deriv.profile_hash,
+        )
+        outcome = advance_history(s, page, cap, deriv, parsed)
+        cap.outcome = outcome.outcome
+        s.flush()
+
+
+def page_ids_for(s: Session, urls: Iterable[str]) -> list[int]:
+    out = []
+    for u in urls:
+        pid = s.scalar(select(Page.id).where(Page.url == normalize_url(u)))
+        if pid is not None:
+            out.append(pid)
+    return out
