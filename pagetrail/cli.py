@@ -1,0 +1,369 @@
+"""The `pagetrail` command: small verbs, human tables by default, --json for scripts.
+
+Exit codes: 0 ok, 1 user error (the message says what to do), 2 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pagetrail import __version__
+from pagetrail.settings import SettingsError, Settings, load_settings
+
+
+class UserError(Exception):
+    """Exit 1 with this message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse exits 2 on a usage error; our convention says a user error is 1.
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="archive database URL (env PAGETRAIL_DB; default sqlite:///pagetrail.db)")
+    p.add_argument("--config", metavar="FILE", help="a TOML settings file (env PAGETRAIL_CONFIG)")
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
+
+
+def _settings(args: argparse.Namespace, **flags: Any) -> Settings:
+    flags.setdefault("db", getattr(args, "db", None))
+    return load_settings(flags, config_file=getattr(args, "config", None))
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _read_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pagetrail.pipeline import open_archive
+
+    archive = open_archive(_settings(args), read_only=True)
+    return archive.sessions()
+
+
+# ---- verbs --------------------------------------------------------------------------------
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from pagetrail.pipeline import crawl
+
+    settings = _settings(
+        args,
+        concurrency=args.concurrency,
+        per_host=args.per_host,
+        per_host_delay=args.delay,
+        allow_private_addresses=True if args.allow_private_addresses else None,
+        resolve=",".join(args.resolve) if args.resolve else None,
+        user_agent=args.user_agent,
+    )
+    report = crawl(settings, args.urls)
+    if args.json:
+        _print_json(report.to_dict() if hasattr(report, "to_dict") else report)
+    elif not args.quiet:
+        print(report.summary() if hasattr(report, "summary") else report)
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    import parsers
+
+    path = Path(args.file)
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    url = args.url or (path.resolve().as_uri() if args.file != "-" else "file:///stdin")
+    headers = {"content-type": args.content_type} if args.content_type else None
+    profile = args.profile
+    if profile and profile != "generic":
+        from parsers.profiles import load_profiles
+
+        settings = _settings(args)
+        extra = [Path(settings.profiles_dir)] if settings.profiles_dir else []
+        known = load_profiles(extra_dirs=extra)
+        if profile not in known:
+            raise UserError(f"unknown profile {profile!r}; known: {', '.join(sorted(known)) or 'none'}, generic")
+        profile = known[profile]
+    page = parsers.parse(body, url, headers=headers, profile=profile)
+    if args.json:
+        _print_json(page.to_dict())
+        return 0
+    md = page.metadata
+    print(f"profile:   {page.profile}")
+    print(f"title:     {md.title}")
+    print(f"authors:   {', '.join(md.authors)}")
+    print(f"modified:  {md.modified}")
+    print(f"body:      {len(page.body.paragraphs)} paragraphs, {len(page.body.text)} characters")
+    print(f"comments:  {len(page.comments)}")
+    print(f"ads:       {len(page.ads)}")
+    for w in page.warnings:
+        print(f"warning:   {w}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from storage import queries
+
+    with _read_session(args) as s:
+        h = queries.history(s, args.url)
+    if args.json:
+        _print_json(h)
+        return 0
+    print(f"{h['url']}  (page {h['page']}, {h['captures']} captures)")
+    print()
+    print(
+        _table(
+            [
+                [r["revision"], r["first_seen"], r["last_seen"], r["valid_to"] or "now",
+                 r["modified"], (f"= {r['same_as']}" if r["same_as"] else ""), r["title"]]
+                for r in h["revisions"]
+            ],
+            ["rev", "first_seen", "last_seen", "valid_to", "modified", "same_as", "title"],
+        )
+    )
+    print()
+    print(
+        _table(
+            [[c["number"], c["key"], c["author"], c["first_seen"], c["removed_at"] or ""] for c in h["comments"]],
+            ["post", "key", "author", "first_seen", "removed_at"],
+        )
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from pagetrail.timeparse import BadTime, parse_moment, utc_now
+    from storage import queries
+
+    try:
+        at = parse_moment(args.at) if args.at else utc_now()
+    except BadTime as exc:
+        raise UserError(str(exc)) from None
+    with _read_session(args) as s:
+        view = queries.as_of(s, args.url, at)
+    if args.json:
+        _print_json(view)
+        return 0
+    rev = view["revision"]
+    md = rev["metadata"]
+    print(f"{view['url']} as of {view['at']}: revision {rev['revision']} (valid from {rev['valid_from']})")
+    if view.get("gone"):
+        print("(the page was gone then: the server answered 404/410)")
+    print()
+    print(md.get("title") or "(no title)")
+    for label, key in (("Written by", "authors"), ("Edited by", "editors"), ("Reviewed by", "reviewers")):
+        if md.get(key):
+            print(f"{label}: {', '.join(md[key])}")
+    if md.get("modified"):
+        print(f"Last modified: {md['modified']}")
+    print()
+    for p in rev["body"].get("paragraphs", []):
+        print(p)
+        print()
+    print(f"Comments visible then ({len(view['comments'])}):")
+    for c in view["comments"]:
+        label = f"Post {c['number']}" if c["number"] is not None else c["key"]
+        print(f"  {label} by {c['author'] or 'anonymous'}: {' '.join(c['text'].split())[:120]}")
+    print(f"Ads and widgets in the latest capture then ({len(view['ads'])}):")
+    for a in view["ads"]:
+        print(f"  [{a['kind']}] {a['slot'] or ''} {(a['text'] or '')[:80]}".rstrip())
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pagetrail.diffing import diff_data, render_diff
+    from pagetrail.timeparse import BadTime, parse_revision_ref
+    from storage import queries
+
+    try:
+        ref_from = parse_revision_ref(args.from_) if args.from_ else None
+        ref_to = parse_revision_ref(args.to) if args.to else None
+    except BadTime as exc:
+        raise UserError(str(exc)) from None
+    with _read_session(args) as s:
+        url, a, b = queries.diff_sides(s, args.url, ref_from, ref_to)
+    d = diff_data(url, a, b)
+    if args.json:
+        _print_json(d)
+    else:
+        print(render_diff(d))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from storage import queries
+
+    with _read_session(args) as s:
+        data = {"totals": queries.totals(s), "storage": queries.storage_totals(s)}
+    if args.json:
+        _print_json(data)
+        return 0
+    t, st = data["totals"], data["storage"]
+    print(_table([[k, v] for k, v in t.items()], ["archive", "count"]))
+    print()
+    print(_table([[k, v] for k, v in st.items()], ["storage", "value"]))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import make_engine, sqlite_path, upgrade, normalize_db_url
+
+    settings = _settings(args)
+    path = sqlite_path(normalize_db_url(settings.db))
+    if path is not None and not path.parent.exists():
+        raise UserError(f"cannot create {path}: the folder {path.parent} does not exist")
+    engine = make_engine(settings.db)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"schema already at {after}")
+    else:
+        print(f"schema upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pagetrail.demo import run_demo
+
+    return run_demo(db=args.db or "sqlite:///demo.db", rounds=args.rounds, port=args.port)
+
+
+# ---- the parser ---------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="pagetrail",
+        description="Keep a faithful, queryable history of article pages.",
+        epilog="Settings: flag > PAGETRAIL_<NAME> environment variable > --config FILE > defaults. "
+        "Exit codes: 0 ok, 1 user error, 2 internal error. Times are UTC.",
+    )
+    p.add_argument("--version", action="version", version=f"pagetrail {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="VERB", parser_class=_Parser)
+
+    c = sub.add_parser("crawl", help="fetch, parse and archive these URLs now",
+                       description="Fetch, parse and archive the given URLs now. Failed fetches are recorded "
+                       "as captures too; the crawl exits 0 when it ran to its end.")
+    c.add_argument("urls", nargs="+", metavar="URL", help="absolute http(s) URLs")
+    _add_common(c)
+    _add_json(c)
+    c.add_argument("--concurrency", type=int, help="fetches in flight in all (default 16)")
+    c.add_argument("--per-host", type=int, help="fetches in flight per host (default 1)")
+    c.add_argument("--delay", type=float, metavar="SECONDS",
+                   help="per-host delay, from a response's end to the next request (default 1.0; 0 for hosts you own)")
+    c.add_argument("--resolve", action="append", metavar="HOST=ADDRESS",
+                   help="map a host name to a loopback address, like curl --resolve (repeatable)")
+    c.add_argument("--allow-private-addresses", action="store_true",
+                   help="allow loopback, private and link-local addresses")
+    c.add_argument("--user-agent", help="User-Agent header (and robots.txt identity)")
+    c.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    c.set_defaults(func=cmd_crawl)
+
+    pa = sub.add_parser("parse", help="parse a saved page, no database",
+                        description="Parse a saved page file (or - for standard input) and print its records.")
+    pa.add_argument("file", metavar="FILE")
+    pa.add_argument("--url", help="the URL the page was served at (chooses the profile; default file://...)")
+    pa.add_argument("--profile", help="a profile name, or 'generic' (default: chosen by host, else markup)")
+    pa.add_argument("--content-type", help="the Content-Type header it was served with (charset)")
+    pa.add_argument("--config", metavar="FILE", help="a TOML settings file (for profiles_dir)")
+    _add_json(pa)
+    pa.set_defaults(func=cmd_parse)
+
+    h = sub.add_parser("history", help="a page's revisions and comments",
+                       description="List a page's revisions and its comments' lifetimes.")
+    h.add_argument("url", metavar="URL")
+    _add_common(h)
+    _add_json(h)
+    h.set_defaults(func=cmd_history)
+
+    sh = sub.add_parser("show", help="the page as of a moment",
+                        description="The page as of a moment: the revision valid then, comments visible then, "
+                        "ads of the latest capture at or before then.")
+    sh.add_argument("url", metavar="URL")
+    sh.add_argument("--at", metavar="ISO-8601",
+                    help="the moment (default now); a date alone means the end of that day, UTC")
+    _add_common(sh)
+    _add_json(sh)
+    sh.set_defaults(func=cmd_show)
+
+    d = sub.add_parser("diff", help="what changed between two revisions",
+                       description="A unified diff of metadata and body between two revisions (default: the "
+                       "last two), then the comments added and removed between them.")
+    d.add_argument("url", metavar="URL")
+    d.add_argument("--from", dest="from_", metavar="REV|DATE", help="revision ordinal or moment")
+    d.add_argument("--to", metavar="REV|DATE", help="revision ordinal or moment")
+    _add_common(d)
+    _add_json(d)
+    d.set_defaults(func=cmd_diff)
+
+    st = sub.add_parser("status", help="archive totals", description="Archive totals and storage figures.")
+    _add_common(st)
+    _add_json(st)
+    st.set_defaults(func=cmd_status)
+
+    db = sub.add_parser("db", help="database schema", description="Database schema management.")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    up = dbsub.add_parser("upgrade", help="create or upgrade the schema (needed once on PostgreSQL)",
+                          description="Create or upgrade the archive schema. Safe to run from several machines at once.")
+    _add_common(up)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    dm = sub.add_parser("demo", help="crawl a bundled sample site as it changes, then show its history",
+                        description="Serve a bundled sample health site on 127.0.0.1, crawl it several rounds "
+                        "while it changes, and print the history, an as-of view and a diff.")
+    dm.add_argument("--db", help="demo archive (default sqlite:///demo.db, recreated each run)")
+    dm.add_argument("--rounds", type=int, default=4, help="crawl rounds (default 4)")
+    dm.add_argument("--port", type=int, default=8642, help="sample site port on 127.0.0.1 (default 8642)")
+    dm.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 1
+    from storage.db import ArchiveError
+    from storage.queries import NotFound
+
+    try:
+        return func(args)
+    except (UserError, SettingsError, ArchiveError, NotFound) as exc:
+        print(f"pagetrail: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pagetrail: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - the last line of defence: say it is ours
+        traceback.print_exc()
+        print("pagetrail: internal error (a bug: please report it with the trace above)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
