@@ -8,13 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import parsers
-from parsers.profiles import Profile, choose_profile, load_profiles
-from parsers.htmlload import parse_html
+from typing import TYPE_CHECKING
+
 from parsers.records import ParsedPage
 from pagetrail.settings import Settings
 from storage.archive import Archive
 from storage.db import open_engine
+
+if TYPE_CHECKING:
+    from parsers.profiles import Profile
 
 
 def open_archive(settings: Settings, *, read_only: bool = False) -> Archive:
@@ -22,7 +24,9 @@ def open_archive(settings: Settings, *, read_only: bool = False) -> Archive:
     return Archive(open_engine(settings.db, must_exist=read_only))
 
 
-def profiles_for(settings: Settings) -> dict[str, Profile]:
+def profiles_for(settings: Settings) -> dict[str, "Profile"]:
+    from parsers.profiles import load_profiles
+
     extra = [Path(settings.profiles_dir)] if settings.profiles_dir else []
     return load_profiles(extra_dirs=extra)
 
@@ -31,11 +35,13 @@ def make_parser(
     settings: Settings,
 ) -> Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]:
     """The crawler's parse callable: profiles loaded once, chosen per page."""
+    import parsers
+
     profiles = profiles_for(settings)
 
     def parse(content: bytes, url: str, headers: list[tuple[str, str]], fetched_at: datetime) -> ParsedPage:
         header_map = {k.lower(): v for k, v in headers}
-        profile: Profile | str | None = None
+        profile: "Profile | str | None" = None
         if settings.profiles_dir:  # user profiles take part in the choice
             profile = _choose(profiles, url, content, header_map)
         return parsers.parse(content, url, headers=header_map, fetched_at=fetched_at, profile=profile)
@@ -43,8 +49,9 @@ def make_parser(
     return parse
 
 
-def _choose(profiles: dict[str, Profile], url: str, content: bytes, headers: dict[str, str]) -> Profile | str:
-    from parsers.htmlload import decode_body
+def _choose(profiles: dict[str, "Profile"], url: str, content: bytes, headers: dict[str, str]) -> "Profile | str":
+    from parsers.htmlload import decode_body, parse_html
+    from parsers.profiles import choose_profile
 
     text, _charset, _warnings = decode_body(content, headers)
     chosen = choose_profile(url, parse_html(text), profiles)
