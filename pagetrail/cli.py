@@ -210,6 +210,33 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from pagetrail.timeparse import BadTime, parse_moment
+    from storage import search
+
+    try:
+        from_ = parse_moment(args.from_) if args.from_ else None
+        to = parse_moment(args.to) if args.to else None
+    except BadTime as exc:
+        raise UserError(str(exc)) from None
+    with _read_session(args) as s:
+        try:
+            hits = search.search(s, args.query, site=args.site, from_=from_, to=to, where=args.in_, limit=args.limit)
+        except search.BadQuery as exc:
+            raise UserError(str(exc)) from None
+    if args.json:
+        _print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
+        return 0
+    if not hits:
+        print("no hits")
+    for h in hits:
+        what = f"revision {h.revision}" if h.kind == "revision" else f"comment {h.comment_key}"
+        d = h.to_dict()
+        print(f"{h.url}  {what}  [{d['valid_from']} .. {d['valid_to'] or 'now'}]")
+        print(f"    {' '.join(h.snippet.split())}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from storage import queries
 
@@ -316,6 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(d)
     _add_json(d)
     d.set_defaults(func=cmd_diff)
+
+    se = sub.add_parser("search", help="full-text search across every revision and comment",
+                        description="Full-text search across every revision and comment, ranked, with "
+                        "highlighted snippets; each hit names its page, revision or comment, and validity window.")
+    se.add_argument("query", metavar="QUERY", help="words to find (all must match)")
+    se.add_argument("--site", metavar="HOST", help="only pages on this host")
+    se.add_argument("--from", dest="from_", metavar="DATE", help="only texts valid at some point after this")
+    se.add_argument("--to", metavar="DATE", help="only texts valid at some point before this")
+    se.add_argument("--in", dest="in_", choices=["body", "comments", "all"], default="all",
+                    help="search revisions (body), comments, or both (default all)")
+    se.add_argument("--limit", type=int, default=50, help="most hits shown (default 50)")
+    _add_common(se)
+    _add_json(se)
+    se.set_defaults(func=cmd_search)
 
     st = sub.add_parser("status", help="archive totals", description="Archive totals and storage figures.")
     _add_common(st)

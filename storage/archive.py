@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from parsers.hashing import HASH_VERSION, content_hash, fold
 from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
-from storage import faults
+from storage import faults, search
 from storage.blobs import put_blob
 from storage.interface import CaptureIn, StoredCapture
 from storage.models import (
@@ -321,8 +321,7 @@ def advance_history(
         ordinal = cur.ordinal + 1 if cur is not None else 1
         if cur is not None:
             cur.valid_to = cap.fetched_at
-        s.add(
-            Revision(
+        rev = Revision(
                 page_id=page.id,
                 ordinal=ordinal,
                 content_hash=h,
@@ -336,7 +335,9 @@ def advance_history(
                 title=parsed.metadata.title,
                 modified=parsed.metadata.modified,
             )
-        )
+        s.add(rev)
+        s.flush()
+        search.index_revision(s, page.id, rev.id, parsed.metadata.title, parsed.body.text)
         outcome = "new_revision"
     added, removed = _observe_comments(s, page.id, cap, parsed)
     return StoredCapture(cap.id, page.id, outcome, ordinal, added, removed)
@@ -377,7 +378,7 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
             )
             s.add(row)
             s.flush()
-            s.add(CommentVersion(comment_id=row.id, text=c.text, first_seen=at, capture_id=cap.id))
+            _add_comment_version(s, page_id, row, c.text, at, cap.id)
             added += 1
             continue
         row.last_seen = max(row.last_seen, at)
@@ -386,7 +387,7 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
         row.author = c.author or row.author
         row.reply_to_key = c.reply_to_key or row.reply_to_key
         if fold(latest_text.get(row.id)) != fold(c.text):
-            s.add(CommentVersion(comment_id=row.id, text=c.text, first_seen=at, capture_id=cap.id))
+            _add_comment_version(s, page_id, row, c.text, at, cap.id)
     thread = parsed.thread
     for key, row in rows.items():
         if key in seen or row.removed_at is not None:
@@ -397,12 +398,22 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
     return added, removed
 
 
+def _add_comment_version(
+    s: Session, page_id: int, comment: Comment, text: str, at: datetime, capture_id: int
+) -> None:
+    version = CommentVersion(comment_id=comment.id, text=text, first_seen=at, capture_id=capture_id)
+    s.add(version)
+    s.flush()
+    search.index_comment_version(s, page_id, version.id, comment.author, text)
+
+
 def rebuild_page_history(s: Session, page_id: int) -> None:
     """Recompute a page's revisions and comments from its current derivations, in time order.
 
     Used when captures arrive out of order and by `reparse`. Raw captures and derivations are
     untouched; revisions and comment histories are derived data.
     """
+    search.unindex_page(s, page_id)
     comment_ids = select(Comment.id).where(Comment.page_id == page_id)
     s.execute(delete(CommentVersion).where(CommentVersion.comment_id.in_(comment_ids)))
     s.execute(delete(Comment).where(Comment.page_id == page_id))

@@ -93,23 +93,33 @@ def _alembic_config(connection) -> Config:  # type: ignore[no-untyped-def]
     return cfg
 
 
-def head_revision() -> str:
+def _script() -> ScriptDirectory:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None
-    return head
+    return ScriptDirectory.from_config(cfg)
+
+
+def head_revision() -> str:
+    """This code's schema version: its migration heads, joined with '+' when branched."""
+    return "+".join(sorted(_script().get_heads()))
 
 
 def known_revisions() -> set[str]:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+    return {s.revision for s in _script().walk_revisions()}
+
+
+def _current(conn) -> str | None:  # type: ignore[no-untyped-def]
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
+
+
+def _unknown(current: str | None) -> bool:
+    return current is not None and not set(current.split("+")) <= known_revisions()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _current(conn)
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -119,13 +129,13 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             # Held until this transaction ends: a second `db upgrade` waits, then finds
             # the schema current and does nothing.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _UPGRADE_LOCK_KEY})
-        before = MigrationContext.configure(conn).get_current_revision()
-        if before is not None and before not in known_revisions():
+        before = _current(conn)
+        if _unknown(before):
             raise SchemaMismatch(
                 f"the database schema ({before}) is newer than this pagetrail knows; "
                 "upgrade pagetrail before upgrading the database"
             )
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(_alembic_config(conn), "heads")
     return before, head_revision()
 
 
@@ -140,7 +150,7 @@ def check_schema(engine: Engine) -> None:
         raise SchemaMismatch(
             f"the database {url} has no pagetrail schema yet; run `pagetrail db upgrade --db {url}`"
         )
-    if current not in known_revisions():
+    if _unknown(current):
         raise SchemaMismatch(
             f"the database {url} has schema {current}, newer than this pagetrail "
             f"(knows up to {head}); install the newer pagetrail that wrote it"
@@ -172,7 +182,7 @@ def open_engine(url: str, *, must_exist: bool = False) -> Engine:
     try:
         if path is not None or make_url(url).get_backend_name() == "sqlite":
             current = current_revision(engine)
-            if current is not None and current not in known_revisions():
+            if _unknown(current):
                 check_schema(engine)  # raises "newer"
             if current != head_revision():
                 upgrade(engine)

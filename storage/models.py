@@ -214,3 +214,21 @@ class AdObservation(Base):
     slot: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchDoc(Base):
+    """One searchable text: a revision (title + body) or a comment version.
+
+    The full-text index over it is the database's own: SQLite FTS5 (the external-content
+    table `search_fts`, kept in step by triggers) or a PostgreSQL tsvector column with a GIN
+    index. Rows are written in the same transaction as the records they index.
+    """
+
+    __tablename__ = "search_doc"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "revision" | "comment"
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"), index=True)
+    comment_version_id: Mapped[int | None] = mapped_column(ForeignKey("comment_version.id"), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
