@@ -377,7 +377,25 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--rounds", type=int, default=4, help="crawl rounds (default 4)")
     dm.add_argument("--port", type=int, default=8642, help="sample site port on 127.0.0.1 (default 8642)")
     dm.set_defaults(func=cmd_demo)
+
+    # Verb groups that live in their own modules register themselves here.
+    import importlib
+
+    for name in EXTRA_VERB_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
     return p
+
+
+# Each module has register(subparsers) adding its verbs; helpers shared with them are the
+# public names of this module (UserError, _add_common, _add_json, _settings, _print_json,
+# _table, _read_session).
+EXTRA_VERB_MODULES = ("pagetrail.cli_research", "pagetrail.cli_crawling", "pagetrail.cli_profiles")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
