@@ -148,7 +148,7 @@ def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: dateti
         )
 
 
-def _thread_dict(t: ThreadInfo) -> dict[str, Any]:
+def thread_dict(t: ThreadInfo) -> dict[str, Any]:
     return {
         "present": t.present,
         "parsed_cleanly": t.parsed_cleanly,
@@ -175,7 +175,7 @@ def add_derivation(s: Session, cap: Capture, parsed: ParsedPage, versioned: bool
         degraded=parsed.degraded,
         versioned=versioned,
         current=True,
-        thread=_thread_dict(parsed.thread),
+        thread=thread_dict(parsed.thread),
         record=parsed.to_dict(),
         created_at=utcnow(),
     )
