@@ -232,3 +232,54 @@ class SearchDoc(Base):
     comment_version_id: Mapped[int | None] = mapped_column(ForeignKey("comment_version.id"), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
+
+
+class CrawlJob(Base):
+    """What a frontier belongs to: a one-shot crawl (keyed by its seeds and scope) or a schedule."""
+
+    __tablename__ = "crawl_job"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # "crawl:<sha>" | "schedule:<name>"
+    config: Mapped[dict[str, Any]]  # seeds, scope, allow, deny, max_depth, max_pages
+    created_at: Mapped[datetime]
+
+
+class FrontierEntry(Base):
+    """A URL a job will fetch: when, how urgently, and who holds it now."""
+
+    __tablename__ = "frontier"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("crawl_job.id"))
+    url: Mapped[str] = mapped_column(Text)  # normalized
+    host: Mapped[str] = mapped_column(String(255))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[float] = mapped_column(default=0.0)  # higher first
+    state: Mapped[str] = mapped_column(String(10))  # "queued" | "leased" | "done" | "parked"
+    next_fetch_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failures
+    last_outcome: Mapped[str | None] = mapped_column(String(40))
+    last_fetched_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    recrawl_seconds: Mapped[float | None]  # adapted to the page's observed change rate
+    __table_args__ = (
+        UniqueConstraint("job_id", "url", name="uq_frontier_job_url"),
+        Index("ix_frontier_due", "state", "next_fetch_at"),
+    )
+
+
+class HostState(Base):
+    """Per-host politeness shared by every worker: the next allowed fetch time is claimed
+    atomically, so the delay holds across machines."""
+
+    __tablename__ = "host_state"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    next_allowed_at: Mapped[datetime]
+    crawl_delay: Mapped[float | None]  # from robots.txt
+    backoff_until: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    robots_status: Mapped[int | None]
+    robots_body: Mapped[str | None] = mapped_column(Text)
+    robots_expires_at: Mapped[datetime | None]

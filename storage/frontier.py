@@ -1,0 +1,268 @@
+"""The durable frontier: URLs to fetch per job, leases, and per-host politeness state.
+
+Workers take work by lease (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so workers on many
+machines never take the same URL; SQLite: one writer at a time does the same). A lease that
+expires (its worker died) is taken again. Finishing an entry happens inside the capture's unit
+of work, so storing a capture and advancing its frontier entry are one transaction.
+
+Per-host politeness across workers: `claim_host` atomically moves a host's next allowed time
+forward only if it has passed, so at most one worker starts a request to a host at a time,
+and `host_done` sets the next allowed time from the END of the response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from parsers.urls import host_of
+from storage.models import CrawlJob, FrontierEntry, HostState
+
+LEASE_SECONDS = 60  # a dead worker's URLs come back within this
+# How long a claimed host stays closed while its request is in flight (a worker that dies
+# mid-fetch blocks its host no longer than this).
+IN_FLIGHT_SECONDS = 120
+
+
+@dataclass
+class Leased:
+    id: int
+    job_id: int
+    url: str
+    host: str
+    depth: int
+    attempts: int
+    etag: str | None
+    last_modified: str | None
+    recrawl_seconds: float | None
+
+
+@dataclass
+class FrontierDone:
+    """How the fetch of a leased entry ended; applied in the capture's transaction."""
+
+    entry_id: int
+    owner: str
+    outcome: str  # the capture's outcome or error kind
+    next_fetch_at: datetime | None  # None: done for this job (one-shot crawls)
+    failed: bool = False
+    park: bool = False  # too many failures, or a long back-off: stop trying, report it
+    etag: str | None = None
+    last_modified: str | None = None
+    recrawl_seconds: float | None = None
+
+
+def job_key(kind: str, config: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:24]
+    return f"{kind}:{digest}"
+
+
+def _insert_ignore(s: Session, model: type, rows: list[dict[str, Any]], conflict: list[str]) -> None:
+    if not rows:
+        return
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    s.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict))
+
+
+def ensure_job(s: Session, key: str, config: dict[str, Any], now: datetime) -> int:
+    job_id = s.scalar(select(CrawlJob.id).where(CrawlJob.key == key))
+    if job_id is None:
+        _insert_ignore(s, CrawlJob, [{"key": key, "config": config, "created_at": now}], ["key"])
+        job_id = s.scalar(select(CrawlJob.id).where(CrawlJob.key == key))
+    assert job_id is not None
+    return job_id
+
+
+def enqueue(
+    s: Session,
+    job_id: int,
+    urls: list[tuple[str, int, float]],  # (normalized url, depth, priority)
+    now: datetime,
+    *,
+    force: bool = False,
+) -> int:
+    """Queue URLs never queued for this job; returns how many were new. With force (seeds),
+    URLs already known are made due now again unless a live lease holds them."""
+    if not urls:
+        return 0
+    known = set(
+        s.scalars(
+            select(FrontierEntry.url).where(
+                FrontierEntry.job_id == job_id, FrontierEntry.url.in_([u for u, _, _ in urls])
+            )
+        )
+    )
+    first: dict[str, tuple[int, float]] = {}
+    for u, d, p in urls:  # one row per URL even when the batch repeats one
+        first.setdefault(u, (d, p))
+    fresh = [
+        {
+            "job_id": job_id, "url": u, "host": host_of(u), "depth": d, "priority": p,
+            "state": "queued", "next_fetch_at": now, "attempts": 0,
+        }
+        for u, (d, p) in first.items()
+        if u not in known
+    ]
+    _insert_ignore(s, FrontierEntry, fresh, ["job_id", "url"])
+    if force and known:
+        s.execute(
+            update(FrontierEntry)
+            .where(
+                FrontierEntry.job_id == job_id,
+                FrontierEntry.url.in_(known),
+                (FrontierEntry.state != "leased") | (FrontierEntry.lease_expires_at < now),
+            )
+            .values(state="queued", next_fetch_at=now, attempts=0)
+        )
+    return len(fresh)
+
+
+def lease(
+    s: Session,
+    owner: str,
+    now: datetime,
+    limit: int,
+    *,
+    job_id: int | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+) -> list[Leased]:
+    """Take up to `limit` due entries (or expired leases), highest priority first."""
+    due = (
+        (FrontierEntry.state == "queued") & (FrontierEntry.next_fetch_at <= now)
+    ) | ((FrontierEntry.state == "leased") & (FrontierEntry.lease_expires_at < now))
+    stmt = select(FrontierEntry).where(due)
+    if job_id is not None:
+        stmt = stmt.where(FrontierEntry.job_id == job_id)
+    stmt = stmt.order_by(
+        FrontierEntry.priority.desc(), FrontierEntry.next_fetch_at, FrontierEntry.id
+    ).limit(limit)
+    if s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = s.scalars(stmt).all()
+    expires = now + timedelta(seconds=lease_seconds)
+    out = []
+    for r in rows:
+        r.state, r.lease_owner, r.lease_expires_at = "leased", owner, expires
+        out.append(
+            Leased(r.id, r.job_id, r.url, r.host, r.depth, r.attempts, r.etag, r.last_modified,
+                   r.recrawl_seconds)
+        )
+    return out
+
+
+def renew(s: Session, owner: str, entry_ids: list[int], now: datetime, lease_seconds: float = LEASE_SECONDS) -> None:
+    if entry_ids:
+        s.execute(
+            update(FrontierEntry)
+            .where(FrontierEntry.id.in_(entry_ids), FrontierEntry.lease_owner == owner)
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        )
+
+
+def finish(s: Session, done: FrontierDone, now: datetime) -> bool:
+    """Apply a fetch's end to its entry; False when the lease was lost to another worker
+    (the capture is still stored: fetching is at-least-once)."""
+    entry = s.get(FrontierEntry, done.entry_id)
+    if entry is None or (entry.lease_owner != done.owner and entry.state == "leased"):
+        return False
+    entry.last_outcome = done.outcome
+    entry.last_fetched_at = now
+    entry.lease_owner = None
+    entry.lease_expires_at = None
+    entry.attempts = entry.attempts + 1 if done.failed else 0
+    entry.etag = done.etag or entry.etag
+    entry.last_modified = done.last_modified or entry.last_modified
+    if done.recrawl_seconds is not None:
+        entry.recrawl_seconds = done.recrawl_seconds
+    if done.park:
+        entry.state = "parked"
+    elif done.next_fetch_at is None:
+        entry.state = "done"
+    else:
+        entry.state = "queued"
+        entry.next_fetch_at = done.next_fetch_at
+    return True
+
+
+def release(s: Session, owner: str) -> int:
+    """Give back every lease of `owner` (a graceful stop): due again at once."""
+    result = s.execute(
+        update(FrontierEntry)
+        .where(FrontierEntry.lease_owner == owner, FrontierEntry.state == "leased")
+        .values(state="queued", lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount or 0
+
+
+def counts(s: Session, now: datetime, job_id: int | None = None) -> dict[str, int]:
+    cond = [] if job_id is None else [FrontierEntry.job_id == job_id]
+
+    def n(*where: Any) -> int:
+        return int(s.scalar(select(func.count()).select_from(FrontierEntry).where(*cond, *where)) or 0)
+
+    return {
+        "due": n(FrontierEntry.state == "queued", FrontierEntry.next_fetch_at <= now),
+        "scheduled": n(FrontierEntry.state == "queued", FrontierEntry.next_fetch_at > now),
+        "leased": n(FrontierEntry.state == "leased"),
+        "done": n(FrontierEntry.state == "done"),
+        "parked": n(FrontierEntry.state == "parked"),
+    }
+
+
+def unfinished(s: Session, job_id: int, now: datetime) -> int:
+    """Entries of a job still to fetch now: due, or leased (live or expired)."""
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(FrontierEntry)
+            .where(
+                FrontierEntry.job_id == job_id,
+                ((FrontierEntry.state == "queued") & (FrontierEntry.next_fetch_at <= now))
+                | (FrontierEntry.state == "leased"),
+            )
+        )
+        or 0
+    )
+
+
+# ---- per-host politeness -------------------------------------------------------------------
+
+def claim_host(s: Session, host: str, now: datetime) -> datetime | None:
+    """Try to take the right to start a request to `host` now. Returns None when claimed,
+    else the time the host is next allowed (someone else is fetching, or the delay runs)."""
+    _insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
+    result = s.execute(
+        update(HostState)
+        .where(HostState.host == host, HostState.next_allowed_at <= now)
+        .where((HostState.backoff_until.is_(None)) | (HostState.backoff_until <= now))
+        .values(next_allowed_at=now + timedelta(seconds=IN_FLIGHT_SECONDS))
+    )
+    if result.rowcount == 1:
+        return None
+    state = s.get(HostState, host)
+    assert state is not None
+    return max(state.next_allowed_at, state.backoff_until or state.next_allowed_at)
+
+
+def host_done(s: Session, host: str, ended_at: datetime, delay: float, *, backoff_until: datetime | None = None,
+              failed: bool = False) -> None:
+    """The response ended: the host opens again `delay` seconds from now (or after a back-off)."""
+    state = s.get(HostState, host)
+    if state is None:
+        return
+    state.next_allowed_at = ended_at + timedelta(seconds=delay)
+    state.backoff_until = backoff_until
+    state.failures = state.failures + 1 if failed else 0
+
+
+def host_states(s: Session) -> list[HostState]:
+    return list(s.scalars(select(HostState).order_by(HostState.host)))

@@ -1,0 +1,110 @@
+"""The durable frontier on SQLite and PostgreSQL: queue once, lease, expire, finish, politeness claims."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from storage import frontier
+from storage.frontier import FrontierDone
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+A = "http://a.test/"
+URLS = [(f"http://a.test/{i}", 1, 0.0) for i in range(5)] + [("http://b.test/x", 0, 5.0)]
+
+
+@pytest.fixture
+def job(archive):
+    with archive.sessions.begin() as s:
+        jid = frontier.ensure_job(s, "crawl:test", {"seeds": [A]}, T0)
+        assert frontier.enqueue(s, jid, URLS, T0) == 6
+        assert frontier.enqueue(s, jid, URLS + URLS, T0) == 0  # never queued twice
+    return jid
+
+
+def test_lease_priority_and_exclusivity(archive, job):
+    with archive.sessions.begin() as s:
+        first = frontier.lease(s, "w1", T0, 2, job_id=job)
+    assert first[0].url == "http://b.test/x"  # highest priority first
+    with archive.sessions.begin() as s:
+        rest = frontier.lease(s, "w2", T0, 10, job_id=job)
+    assert len(rest) == 4 and not {r.id for r in rest} & {f.id for f in first}
+    with archive.sessions.begin() as s:
+        assert frontier.lease(s, "w3", T0 + timedelta(seconds=30), 10, job_id=job) == []
+        # w1 died: its leases expire and are taken again
+        again = frontier.lease(s, "w3", T0 + timedelta(seconds=61), 10, job_id=job)
+    assert {r.id for r in again} == {r.id for r in first} | {r.id for r in rest}
+
+
+def test_finish_and_lost_lease(archive, job):
+    with archive.sessions.begin() as s:
+        (item,) = frontier.lease(s, "w1", T0, 1, job_id=job)
+    later = T0 + timedelta(seconds=120)
+    with archive.sessions.begin() as s:
+        (stolen,) = [r for r in frontier.lease(s, "w2", later, 10, job_id=job) if r.id == item.id]
+        # w1 comes back late: its finish does not undo w2's lease
+        assert not frontier.finish(s, FrontierDone(item.id, "w1", "unchanged", None), later)
+        assert frontier.finish(s, FrontierDone(item.id, "w2", "new_revision", None), later)
+        c = frontier.counts(s, later, job)
+    assert c["done"] == 1 and c["leased"] == 5
+
+
+def test_failures_park_and_reschedule(archive, job):
+    with archive.sessions.begin() as s:
+        items = frontier.lease(s, "w", T0, 2, job_id=job)
+        frontier.finish(s, FrontierDone(items[0].id, "w", "timeout", T0 + timedelta(minutes=5), failed=True), T0)
+        frontier.finish(s, FrontierDone(items[1].id, "w", "timeout", None, failed=True, park=True), T0)
+        c = frontier.counts(s, T0, job)
+    assert (c["scheduled"], c["parked"], c["due"]) == (1, 1, 4)
+
+
+def test_seeds_forced_again_but_done_discoveries_stay_done(archive, job):
+    with archive.sessions.begin() as s:
+        items = frontier.lease(s, "w", T0, 10, job_id=job)
+        for it in items:
+            frontier.finish(s, FrontierDone(it.id, "w", "new_revision", None), T0)
+        frontier.enqueue(s, job, [("http://a.test/0", 0, 0.0)], T0, force=True)
+        c = frontier.counts(s, T0, job)
+    assert c["due"] == 1 and c["done"] == 5
+
+
+def test_release_gives_leases_back(archive, job):
+    with archive.sessions.begin() as s:
+        frontier.lease(s, "w", T0, 3, job_id=job)
+        assert frontier.release(s, "w") == 3
+        assert frontier.counts(s, T0, job)["due"] == 6
+
+
+def test_host_claims(archive):
+    with archive.sessions.begin() as s:
+        assert frontier.claim_host(s, "a.test", T0) is None
+    with archive.sessions.begin() as s:
+        assert frontier.claim_host(s, "a.test", T0 + timedelta(seconds=1)) is not None  # in flight
+        frontier.host_done(s, "a.test", T0 + timedelta(seconds=2), delay=0.5)
+    with archive.sessions.begin() as s:
+        assert frontier.claim_host(s, "a.test", T0 + timedelta(seconds=2.4)) == T0 + timedelta(seconds=2.5)
+        assert frontier.claim_host(s, "a.test", T0 + timedelta(seconds=2.5)) is None
+
+
+def test_skip_locked_on_postgres(pg_url):
+    """Two workers leasing at the same moment get disjoint work (FOR UPDATE SKIP LOCKED)."""
+    from storage.archive import Archive
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    archive = Archive(engine)
+    with archive.sessions.begin() as s:
+        jid = frontier.ensure_job(s, "crawl:pg", {}, T0)
+        frontier.enqueue(s, jid, [(f"http://h{i}.test/", 0, 0.0) for i in range(10)], T0)
+    s1 = archive.sessions()
+    s1.begin()
+    got1 = frontier.lease(s1, "w1", T0, 4, job_id=jid)  # holds its row locks, uncommitted
+    with archive.sessions.begin() as s2:
+        got2 = frontier.lease(s2, "w2", T0, 10, job_id=jid)
+    s1.commit()
+    s1.close()
+    assert len(got1) == 4 and len(got2) == 6
+    assert not {g.id for g in got1} & {g.id for g in got2}
+    engine.dispose()
