@@ -283,3 +283,30 @@ class HostState(Base):
     robots_status: Mapped[int | None]
     robots_body: Mapped[str | None] = mapped_column(Text)
     robots_expires_at: Mapped[datetime | None]
+
+
+class Schedule(Base):
+    """A crawl that runs by itself: the database is the source of truth for schedules."""
+
+    __tablename__ = "schedule"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    config: Mapped[dict[str, Any]]  # seeds, sitemap, seed_file, cron | every, jitter, scope, ...
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_fire_at: Mapped[datetime | None]
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+
+
+class ScheduleFire(Base):
+    """One firing of a schedule. Unique per (schedule, fire time): a run fires at most once
+    across all machines, whichever scheduler got there first."""
+
+    __tablename__ = "schedule_fire"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule.id"))
+    fire_time: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    fired_by: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    __table_args__ = (UniqueConstraint("schedule_id", "fire_time", name="uq_fire_schedule_time"),)

@@ -1,0 +1,90 @@
+"""Schedules and their firings in the archive: the source of truth for every scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.models import CrawlRun, Schedule, ScheduleFire
+
+
+class ScheduleNotFound(LookupError):
+    pass
+
+
+def get(s: Session, name: str) -> Schedule:
+    row = s.scalar(select(Schedule).where(Schedule.name == name))
+    if row is None:
+        names = ", ".join(s.scalars(select(Schedule.name).order_by(Schedule.name))) or "none yet"
+        raise ScheduleNotFound(f"no schedule named {name!r} (schedules: {names}); `pagetrail schedule add` makes one")
+    return row
+
+
+def put(s: Session, name: str, config: dict[str, Any], now: datetime, *, replace: bool) -> bool:
+    """Create, or replace the config of, a schedule. Returns True when it is new."""
+    row = s.scalar(select(Schedule).where(Schedule.name == name))
+    if row is None:
+        s.add(Schedule(name=name, config=config, paused=False, created_at=now))
+        return True
+    if not replace:
+        raise ValueError(f"a schedule named {name!r} exists; remove it first or use `schedule apply`")
+    row.config = config
+    return False
+
+
+def all_schedules(s: Session) -> list[Schedule]:
+    return list(s.scalars(select(Schedule).order_by(Schedule.name)))
+
+
+def set_paused(s: Session, name: str, paused: bool) -> None:
+    get(s, name).paused = paused
+
+
+def remove(s: Session, name: str) -> None:
+    row = get(s, name)
+    s.execute(delete(ScheduleFire).where(ScheduleFire.schedule_id == row.id))
+    s.delete(row)
+
+
+def record_fire(s: Session, schedule_id: int, fire_time: datetime, owner: str, now: datetime) -> bool:
+    """Claim this fire time. True for exactly one caller across all machines."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    inserted = s.scalar(
+        insert(ScheduleFire)
+        .values(schedule_id=schedule_id, fire_time=fire_time, fired_at=now, fired_by=owner)
+        .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
+        .returning(ScheduleFire.id)
+    )
+    if inserted is None:
+        return False
+    row = s.get(Schedule, schedule_id)
+    assert row is not None
+    row.last_fire_at = max(row.last_fire_at, fire_time) if row.last_fire_at else fire_time
+    return True
+
+
+def attach_run(s: Session, schedule_id: int, fire_time: datetime, run_id: int) -> None:
+    fire = s.scalar(
+        select(ScheduleFire).where(ScheduleFire.schedule_id == schedule_id, ScheduleFire.fire_time == fire_time)
+    )
+    if fire is not None:
+        fire.run_id = run_id
+    row = s.get(Schedule, schedule_id)
+    if row is not None:
+        row.last_run_id = run_id
+
+
+def last_run(s: Session, schedule: Schedule) -> CrawlRun | None:
+    return s.get(CrawlRun, schedule.last_run_id) if schedule.last_run_id else None
+
+
+def fires(s: Session, schedule_id: int) -> list[ScheduleFire]:
+    return list(
+        s.scalars(select(ScheduleFire).where(ScheduleFire.schedule_id == schedule_id).order_by(ScheduleFire.fire_time))
+    )
