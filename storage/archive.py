@@ -277,8 +277,11 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
         if page.gone_at is None:
             page.gone_at = now
         result.outcome = "gone"
-    elif capture.status is not None and 200 <= capture.status < 300 and result.outcome != "error":
-        page.gone_at = None
+    elif capture.status is not None and 200 <= capture.status < 300:
+        if parsed is None:  # archived as bytes only (not HTML, or nothing to parse)
+            result.outcome = "not_versioned"
+        if capture.error_kind is None:
+            page.gone_at = None
     if capture.status is not None and capture.error_kind is None:
         page.first_seen = min(page.first_seen, now) if page.first_seen else now
         page.last_seen = max(page.last_seen, now) if page.last_seen else now

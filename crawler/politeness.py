@@ -1,0 +1,44 @@
+"""Per-host politeness inside one process: at most `per_host` requests in flight per host, and
+the delay counted from the END of one response to the START of the next request to that host.
+(Across processes and machines the archive's host claims do the same: storage/frontier.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class HostSlots:
+    def __init__(self, per_host: int = 1) -> None:
+        self.per_host = max(1, per_host)
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._gates: dict[str, asyncio.Lock] = {}
+        self._next_start: dict[str, float] = {}  # monotonic: politeness delay
+        self._hold: dict[str, float] = {}  # monotonic: Retry-After, back-off
+
+    def hold_off(self, host: str, until: float) -> None:
+        """Keep the host closed until a monotonic time (Retry-After, back-off)."""
+        self._hold[host] = max(self._hold.get(host, 0.0), until)
+
+    @asynccontextmanager
+    async def slot(self, host: str, delay: float) -> AsyncIterator[None]:
+        if host not in self._sems:
+            self._sems[host] = asyncio.Semaphore(self.per_host)
+            self._gates[host] = asyncio.Lock()
+        async with self._sems[host]:
+            async with self._gates[host]:  # starts to one host are spaced one at a time
+                while True:
+                    wait = max(self._next_start.get(host, 0.0), self._hold.get(host, 0.0)) - time.monotonic()
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                if self.per_host > 1:  # several in flight: space their starts by the delay
+                    self._next_start[host] = time.monotonic() + delay
+            try:
+                yield
+            finally:
+                if self.per_host == 1:  # one in flight: the delay runs from this response's end
+                    self._next_start[host] = time.monotonic() + delay
