@@ -271,6 +271,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pagetrail.web.server import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pagetrail.demo import run_demo
 
@@ -377,6 +383,14 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--rounds", type=int, default=4, help="crawl rounds (default 4)")
     dm.add_argument("--port", type=int, default=8642, help="sample site port on 127.0.0.1 (default 8642)")
     dm.set_defaults(func=cmd_demo)
+
+    sv = sub.add_parser("serve", help="the HTTP API, Memento and web UI over an archive",
+                        description="Serve the archive read-only over HTTP: JSON API (/api/, OpenAPI at "
+                        "/api/openapi.json), Memento (/timegate/, /timemap/, /web/, /records/) and the web UI.")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    _add_common(sv)
+    sv.set_defaults(func=cmd_serve)
 
     # Verb groups that live in their own modules register themselves here.
     import importlib

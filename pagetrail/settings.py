@@ -48,6 +48,10 @@ class Settings:
     profiles_dir: str | None = field(
         default=None, metadata={"help": "a folder of extra site profiles (*.toml)"}
     )
+    api_token: str | None = field(
+        default=None,
+        metadata={"help": "bearer token the HTTP API requires for any change (unset: changes refused)"},
+    )
 
     def fetch_settings(self):  # type: ignore[no-untyped-def]
         """The crawler's view of these settings."""
