@@ -1,6 +1,95 @@
-"""parse(): choose a profile, run it, fall back to generic extraction. (placeholder until the profile engine lands)"""
+"""parse(): bytes in, a ParsedPage out — never an exception.
+
+The profile is chosen by host or URL pattern, else by markup signature; a page no profile
+claims goes to generic extraction. A profile whose required fields find nothing gives a
+degraded record (generic extraction fills in, a warning says why) that the archive keeps but
+does not version.
+"""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-def parse(body, url, *, headers=None, fetched_at=None, profile=None):
-    raise NotImplementedError("parsers.parse is being written")
+from parsers.generic import extract_generic, extract_metadata
+from parsers.htmlload import decode_body, header_charset, parse_html
+from parsers.profiles import Profile, ProfileError, apply_profile, choose_profile, load_profiles
+from parsers.records import Metadata, ParsedPage
+from parsers.version import PARSER_VERSION
+
+_NOT_HTML_HINTS = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
+                   "application/octet-stream", "application/json", "text/css", "javascript")
+
+
+def _headers(headers: Mapping[str, str] | Sequence[tuple[str, str]] | None) -> dict[str, str]:
+    if not headers:
+        return {}
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {k.lower(): v for k, v in items}
+
+
+def _fill_fallbacks(page: ParsedPage, profile: Profile, generic: Metadata) -> None:
+    for name in profile.fallback:
+        if getattr(page.metadata, name) in (None, "", []) and getattr(generic, name) not in (None, "", []):
+            setattr(page.metadata, name, getattr(generic, name))
+            page.metadata.sources[name] = f"generic:{generic.sources.get(name, 'markup')}"
+
+
+def parse(
+    body: bytes | str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    fetched_at: datetime | None = None,
+    profile: Profile | str | None = None,
+    profiles: dict[str, Profile] | None = None,
+) -> ParsedPage:
+    """Parse one page. profile: None (choose), "generic", a profile name, or a loaded Profile.
+    profiles: the profiles to choose among (default: the bundled ones)."""
+    try:
+        return _parse(body, url, _headers(headers), fetched_at, profile, profiles)
+    except Exception as exc:  # noqa: BLE001 - any bytes in, a record out
+        return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION,
+                          warnings=[f"parser error, nothing extracted: {type(exc).__name__}: {exc}"])
+
+
+def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: datetime | None,
+           profile: Profile | str | None, profiles: dict[str, Profile] | None) -> ParsedPage:
+    _charset, ctype = header_charset(headers)
+    if ctype and any(h in ctype for h in _NOT_HTML_HINTS):
+        return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION,
+                          warnings=[f"not an HTML page (Content-Type {ctype}): nothing extracted"])
+    text, _used, warnings = decode_body(body, headers)
+    if not text.strip():
+        return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION,
+                          warnings=warnings + ["empty document"])
+    tree = parse_html(text)
+    chosen: Profile | None
+    if isinstance(profile, Profile):
+        chosen = profile
+    elif profile == "generic":
+        chosen = None
+    else:
+        available = profiles if profiles is not None else load_profiles()
+        if isinstance(profile, str):
+            if profile not in available:
+                raise ProfileError(f"unknown profile {profile!r}; known: {', '.join(sorted(available))}")
+            chosen = available[profile]
+        else:
+            chosen = choose_profile(url, tree, available)
+    if chosen is None:
+        page = extract_generic(tree, url, fetched_at, raw_text=text)
+    else:
+        page, missing = apply_profile(chosen, tree, url, fetched_at)
+        if missing:
+            generic = extract_generic(tree, url, fetched_at, raw_text=text)
+            generic.degraded = True
+            generic.profile_hash = chosen.hash
+            generic.warnings.insert(0, f"profile {chosen.name}: required field(s) {', '.join(missing)} "
+                                       "found nothing; generic extraction used, not versioned "
+                                       "(fix the profile, then `pagetrail reparse`)")
+            page = generic
+        else:
+            _fill_fallbacks(page, chosen, extract_metadata(tree, url))
+    page.warnings = warnings + page.warnings
+    return page

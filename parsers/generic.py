@@ -1,0 +1,578 @@
+"""Generic extraction for pages without a profile: metadata, body, comments, ads.
+
+Metadata precedence (first found wins; `metadata.sources` says which):
+JSON-LD (schema.org Article / NewsArticle / MedicalWebPage / WebPage) > OpenGraph and article:* >
+Dublin Core / RDFa > other meta tags > visible bylines and <time> > <title> > htmldate (dates only).
+
+Body: the block of the page whose text is densest in sentences and poorest in links, scored
+per container in one walk of the tree; boilerplate containers (navigation, sidebars, comment
+sections, share bars, newsletters, cookie banners, related posts, ads) are removed first.
+Comments: WordPress lists, Disqus markup, schema.org Comment (microdata and JSON-LD), and
+repeated sibling blocks carrying an author, a date and text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urljoin
+
+import lxml.html
+
+from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
+from parsers.sanitize import sanitize_fragments
+from parsers.textutil import SKIP_TAGS, block_texts, fold_ws, inline_text, is_hidden, to_iso_date
+from parsers.version import PARSER_VERSION
+
+ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "webpage", "report",
+                 "scholarlyarticle", "medicalscholarlyarticle", "healthtopiccontent", "techarticle", "posting"}
+
+# class/id words that mark boilerplate containers (never the article body)
+_BOILER = re.compile(
+    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar|side-bar|widget|footer|header|masthead|comments?|"
+    r"comment-list|respond|disqus|share|sharing|social|newsletter|subscribe|signup|cookie|consent|gdpr|"
+    r"related|recommend|promo|sponsor|advert|ads?|adsbygoogle|banner|popup|modal|author-?box|byline-box|"
+    r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular)([\s_-]|$)",
+    re.I,
+)
+_POSITIVE = re.compile(r"(article|content|entry|post-body|postbody|story|main|text|body|blog)", re.I)
+_AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-slot|adslot|dfp|gpt-ad|banner-ad|"
+                      r"sponsor(ed)?|outbrain|taboola|recommend(ed|ations)?|newsletter|subscribe|social|share)"
+                      r"([\s_-]|$)", re.I)
+_RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
+_REPLY = re.compile(r"^@(\S+?)\s*(?:--|-\s|,|:|\s)")
+_CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be the first to comment|"
+                             r"(\d+\s+)?comments?|post a comment|add a comment|reply|login to comment)\.?$", re.I)
+
+
+def _attrs(el: lxml.html.HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''} {el.get('role') or ''}"
+
+
+# ---- metadata ----------------------------------------------------------------------------
+
+def _jsonld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text.strip().rstrip(";"))
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                out.append(item)
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+    return out
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type", [])
+    return {str(x).lower() for x in (t if isinstance(t, list) else [t])}
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    text = fold_ws(str(value))
+    return [text] if text else []
+
+
+def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in tree.iter("meta"):
+        key = (m.get("property") or m.get("name") or m.get("itemprop") or m.get("http-equiv") or "").strip().lower()
+        value = m.get("content")
+        if key and value and key not in out:
+            out[key] = fold_ws(value)
+    return out
+
+
+def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
+    md = Metadata()
+
+    def put(field: str, value: Any, source: str) -> None:
+        if value in (None, "", []) or getattr(md, field) not in (None, "", []):
+            return
+        setattr(md, field, value)
+        md.sources[field] = source
+
+    for obj in _jsonld_objects(tree):
+        if not _types(obj) & ARTICLE_TYPES:
+            continue
+        put("title", fold_ws(str(obj.get("headline") or obj.get("name") or "")) or None, "json-ld")
+        put("authors", _names(obj.get("author")), "json-ld")
+        put("editors", _names(obj.get("editor")), "json-ld")
+        put("reviewers", _names(obj.get("reviewedBy")), "json-ld")
+        put("published", to_iso_date(obj.get("datePublished")), "json-ld")
+        put("modified", to_iso_date(obj.get("dateModified")), "json-ld")
+        put("last_reviewed", to_iso_date(obj.get("lastReviewed")), "json-ld")
+        put("publisher", (_names(obj.get("publisher")) or [None])[0], "json-ld")
+        put("copyright", (_names(obj.get("copyrightHolder")) or [None])[0], "json-ld")
+        put("description", fold_ws(str(obj.get("description") or "")) or None, "json-ld")
+        put("language", obj.get("inLanguage") if isinstance(obj.get("inLanguage"), str) else None, "json-ld")
+        section = obj.get("articleSection")
+        put("category", section[0] if isinstance(section, list) and section else section, "json-ld")
+    meta = _meta(tree)
+    put("title", meta.get("og:title"), "og")
+    put("authors", [meta["article:author"]] if "article:author" in meta and not meta["article:author"].startswith("http") else [], "og")
+    put("published", to_iso_date(meta.get("article:published_time")), "og")
+    put("modified", to_iso_date(meta.get("article:modified_time") or meta.get("og:updated_time")), "og")
+    put("description", meta.get("og:description"), "og")
+    put("category", meta.get("article:section"), "og")
+    put("publisher", meta.get("og:site_name"), "og")
+    for dc in ("dc.title", "dcterms.title"):
+        put("title", meta.get(dc), "dublin-core")
+    for dc in ("dc.creator", "dcterms.creator"):
+        put("authors", [meta[dc]] if dc in meta else [], "dublin-core")
+    for dc in ("dc.date", "dcterms.created", "dcterms.issued", "dc.date.issued"):
+        put("published", to_iso_date(meta.get(dc)), "dublin-core")
+    put("modified", to_iso_date(meta.get("dcterms.modified")), "dublin-core")
+    put("publisher", meta.get("dc.publisher") or meta.get("dcterms.publisher"), "dublin-core")
+    put("copyright", meta.get("dc.rights") or meta.get("dcterms.rights"), "dublin-core")
+    for prop, field in (("dc:creator", "authors"), ("dc:editor", "editors"), ("dc:date", "modified"),
+                        ("dc:publisher", "publisher"), ("dc:title", "title")):
+        nodes = [n for n in tree.xpath(f"//*[@property='{prop}']") if not is_hidden(n)]
+        if nodes:
+            values = [inline_text(n) for n in nodes]
+            if field == "authors" or field == "editors":
+                put(field, [v for v in values if v], "rdfa")
+            elif field == "modified":
+                put(field, to_iso_date(values[0]), "rdfa")
+            else:
+                put(field, values[0] or None, "rdfa")
+    put("authors", [meta["author"]] if meta.get("author") else [], "meta")
+    put("description", meta.get("description"), "meta")
+    put("published", to_iso_date(meta.get("date") or meta.get("pubdate") or meta.get("publish-date")), "meta")
+    put("language", meta.get("content-language"), "meta")
+    put("copyright", meta.get("copyright"), "meta")
+    # visible bylines
+    for el in tree.xpath("//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'author-name')]"):
+        if not is_hidden(el):
+            name = re.sub(r"^\s*(by|written by)\s+", "", inline_text(el), flags=re.I).strip()
+            if 0 < len(name) <= 80:
+                put("authors", [name], "byline")
+                break
+    for t in tree.iter("time"):
+        dt = to_iso_date(t.get("datetime") or inline_text(t))
+        if dt:
+            put("published", dt, "time")
+            break
+    h1 = next((h for h in tree.iter("h1") if not is_hidden(h) and inline_text(h)), None)
+    if md.title is None:
+        title_el = tree.find(".//title")
+        if title_el is not None and inline_text(title_el):
+            put("title", inline_text(title_el), "title")
+        elif h1 is not None:
+            put("title", inline_text(h1), "h1")
+    for link in tree.iter("link"):
+        if (link.get("rel") or "").lower() == "canonical" and link.get("href"):
+            put("canonical_url", urljoin(url, link.get("href").strip()), "link")
+            break
+    html_el = tree if tree.tag == "html" else tree.find(".//html")
+    if html_el is not None and html_el.get("lang"):
+        put("language", html_el.get("lang"), "html-lang")
+    return md
+
+
+def htmldate_fallback(text: str, md: Metadata) -> None:
+    """Last resort for a publication date (htmldate), only when nothing else found one."""
+    if md.published or md.modified:
+        return
+    try:
+        from htmldate import find_date
+
+        found = find_date(text, extensive_search=False, original_date=True)
+    except Exception:  # noqa: BLE001 - a heuristic library must never break parsing
+        return
+    if found:
+        md.published = found
+        md.sources["published"] = "htmldate"
+
+
+# ---- ads ---------------------------------------------------------------------------------
+
+def _ad_kind(el: lxml.html.HtmlElement) -> str | None:
+    a = _attrs(el).lower()
+    tag = el.tag
+    if tag == "ins" and "adsbygoogle" in a:
+        return "ad"
+    if tag == "iframe":
+        src = (el.get("src") or "").lower()
+        if any(k in src for k in ("doubleclick", "googlesyndication", "adservice", "/ads/", "amazon-adsystem")):
+            return "ad"
+        return None
+    if not _AD_MARK.search(a):
+        return None
+    if re.search(r"outbrain|taboola|recommend", a):
+        return "recommendation"
+    if "sponsor" in a:
+        return "sponsored"
+    if re.search(r"newsletter|subscribe", a):
+        return "newsletter"
+    if re.search(r"social|share", a):
+        return "social"
+    return "ad"
+
+
+def _collect_ads(tree: lxml.html.HtmlElement, url: str) -> tuple[list[Ad], set[lxml.html.HtmlElement]]:
+    ads: list[Ad] = []
+    # Elements themselves, not id()s: lxml makes proxies on demand, and a dead proxy's id is reused.
+    removed: set[lxml.html.HtmlElement] = set()
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
+            continue
+        kind = _ad_kind(el)
+        if kind is None:
+            continue
+        if any(a in removed for a in el.iterancestors()):
+            continue
+        # a big block marked "share" may be the article with a share bar inside: only small ones
+        text = inline_text(el)
+        if len(text) > 600 and el.tag not in ("ins", "iframe"):
+            continue
+        link = next((a.get("href") for a in el.iter("a") if a.get("href") and not a.get("href").startswith("#")), None)
+        slot = el.get("id") or (el.get("class") or "").split(" ")[0] or el.tag
+        ads.append(Ad(kind=kind, slot=slot, text=text or None, url=urljoin(url, link) if link else None))
+        removed.add(el)
+    return ads, removed
+
+
+# ---- comments ----------------------------------------------------------------------------
+
+def _resolve_relative(text: str, fetched_at: datetime | None) -> str | None:
+    m = _RELATIVE.search(text or "")
+    if not m or fetched_at is None:
+        return to_iso_date(text) if text else None
+    n = 1 if m.group(1).lower() in ("a", "an", "one") else int(m.group(1))
+    unit = m.group(2).lower()
+    seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+               "month": 2629800, "year": 31557600}[unit] * n
+    when = fetched_at.astimezone(timezone.utc) - timedelta(seconds=seconds)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _posted(el: lxml.html.HtmlElement | None, fetched_at: datetime | None) -> str | None:
+    if el is None:
+        return None
+    dt = el.get("datetime") or el.get("content") or el.get("title")
+    if dt:
+        parsed = to_iso_date(dt)
+        if parsed:
+            return parsed
+    text = inline_text(el)
+    if text.lower() in ("yesterday",) and fetched_at is not None:
+        return (fetched_at - timedelta(days=1)).strftime("%Y-%m-%d")
+    return _resolve_relative(text, fetched_at)
+
+
+def _first(el: lxml.html.HtmlElement, xpath: str) -> lxml.html.HtmlElement | None:
+    found = el.xpath(xpath)
+    return found[0] if found else None
+
+
+def _make_comment(cid: str | None, author: str | None, posted: str | None, text: str) -> Comment:
+    key = cid or "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16]
+    m = _REPLY.match(text)
+    return Comment(id=cid, key=key, number=None, author=author or None, posted=posted, text=text,
+                   reply_to=m.group(1) if m else None)
+
+
+def _own_text(el: lxml.html.HtmlElement, exclude: list[lxml.html.HtmlElement]) -> str:
+    """The element's paragraphs, leaving out nested replies and the given parts."""
+    skip = set(exclude)
+    parts: list[str] = []
+    for child in el:
+        if child in skip:
+            continue
+        parts.extend(block_texts(child) if isinstance(child.tag, str) else [])
+    return "\n\n".join(parts)
+
+
+def _wordpress(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    items = tree.xpath("//li[contains(concat(' ', normalize-space(@class), ' '), ' comment ') or "
+                       "contains(@class, 'type-comment')] | //article[contains(@class,'comment-body') and "
+                       "not(ancestor::li[contains(@class,'comment')])]")
+    if not items:
+        return None
+    out: list[Comment] = []
+    for li in items:
+        cls = li.get("class") or ""
+        if "pingback" in cls or "trackback" in cls:
+            continue
+        body = _first(li, ".//*[contains(@class,'comment-content') or contains(@class,'comment-body') or "
+                          "contains(@class,'comment-text')][1]")
+        if body is None:
+            continue
+        nested = body.xpath(".//ol|.//ul[contains(@class,'children')]|.//*[contains(@class,'reply')]|"
+                            ".//*[contains(@class,'comment-meta') or contains(@class,'comment-author')]")
+        text = _own_text(body, nested) if nested else "\n\n".join(block_texts(body))
+        author_el = _first(li, ".//*[contains(@class,'fn') or contains(@class,'comment-author')][1]")
+        author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
+        posted = _posted(_first(li, ".//time | .//*[contains(@class,'comment-date') or "
+                                    "contains(@class,'comment-meta')]//a | .//*[contains(@class,'comment-date')]"),
+                         fetched_at)
+        cid = li.get("id") or None
+        if not text or _CHROME_COMMENT.match(text):
+            continue
+        c = _make_comment(cid, author, posted, text)
+        parent = next((a for a in li.iterancestors("li") if "comment" in (a.get("class") or "")), None)
+        if parent is not None and parent.get("id"):
+            c.reply_to_key = parent.get("id")
+            if c.reply_to is None:
+                pa = _first(parent, ".//*[contains(@class,'fn')][1]")
+                c.reply_to = inline_text(pa) if pa is not None else None
+        out.append(c)
+    return out
+
+
+def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    items = tree.xpath("//*[@itemtype and contains(@itemtype,'schema.org/Comment')]")
+    out: list[Comment] = []
+    for it in items:
+        text_el = _first(it, ".//*[@itemprop='text' or @itemprop='commentText' or @itemprop='description'][1]")
+        text = "\n\n".join(block_texts(text_el)) if text_el is not None else ""
+        author_el = _first(it, ".//*[@itemprop='author']")
+        if author_el is not None:
+            name = _first(author_el, ".//*[@itemprop='name']")
+            author = inline_text(name if name is not None else author_el)
+        else:
+            author = None
+        posted = _posted(_first(it, ".//*[@itemprop='dateCreated' or @itemprop='datePublished'][1]"), fetched_at)
+        if text:
+            c = _make_comment(it.get("id"), author, posted, text)
+            parent = next((a for a in it.iterancestors() if "schema.org/Comment" in (a.get("itemtype") or "")), None)
+            if parent is not None:
+                c.reply_to_key = parent.get("id")
+            out.append(c)
+    for obj in _jsonld_objects(tree):
+        comments = obj.get("comment") if isinstance(obj, dict) else None
+        if "comment" in _types(obj):
+            comments = [obj]
+        for cobj in comments if isinstance(comments, list) else ([comments] if comments else []):
+            if not isinstance(cobj, dict):
+                continue
+            text = fold_ws(str(cobj.get("text") or ""))
+            if text:
+                out.append(_make_comment(cobj.get("@id") or cobj.get("identifier"),
+                                         (_names(cobj.get("author")) or [None])[0],
+                                         to_iso_date(cobj.get("dateCreated") or cobj.get("datePublished")), text))
+    return out or None
+
+
+def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    posts = tree.xpath("//*[@id='disqus_thread']//li[contains(@class,'post')]")
+    if not posts:
+        return None
+    out = []
+    for p in posts:
+        msg = _first(p, ".//*[contains(@class,'post-message')]")
+        if msg is None:
+            continue
+        author = _first(p, ".//*[contains(@class,'author')]")
+        posted = _posted(_first(p, ".//*[contains(@class,'post-meta')]//a[@title] | .//time"), fetched_at)
+        c = _make_comment(p.get("id"), inline_text(author) if author is not None else None, posted,
+                          "\n\n".join(block_texts(msg)))
+        parent = next((a for a in p.iterancestors("li") if "post" in (a.get("class") or "")), None)
+        if parent is not None:
+            c.reply_to_key = parent.get("id")
+        out.append(c)
+    return out
+
+
+def _comment_section(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    return [el for el in tree.xpath("//*[@id or @class]")
+            if re.search(r"(^|[\s_-])(comments?|discussion|responses|replies|discuss)([\s_-]|$)", _attrs(el), re.I)]
+
+
+def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    """Sibling blocks in a comment section that each carry an author, a date and text."""
+    for section in _comment_section(tree):
+        groups: dict[str, list[lxml.html.HtmlElement]] = {}
+        for child in section.iter():
+            if child is section or not isinstance(child.tag, str):
+                continue
+            sig = f"{child.tag}.{child.get('class') or ''}"
+            groups.setdefault(sig, []).append(child)
+        best: list[Comment] = []
+        for sig, els in groups.items():
+            if len(els) < 1 or sig.startswith(("a.", "span.", "p.", "time.", "b.", "img.", "br.")):
+                continue
+            found = []
+            for el in els:
+                author_el = _first(el, ".//*[contains(@class,'author') or contains(@class,'user') or "
+                                       "contains(@class,'name')][1]")
+                date_el = _first(el, ".//time | .//*[contains(@class,'date') or contains(@class,'time')][1]")
+                text_el = _first(el, ".//*[contains(@class,'text') or contains(@class,'body') or "
+                                     "contains(@class,'content') or contains(@class,'message')][1]")
+                if author_el is None or text_el is None:
+                    continue
+                text = "\n\n".join(block_texts(text_el))
+                if text and not _CHROME_COMMENT.match(text):
+                    found.append(_make_comment(el.get("id"), inline_text(author_el), _posted(date_el, fetched_at), text))
+            if len(found) > len(best):
+                best = found
+        if best:
+            return best
+    return None
+
+
+def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    rows = tree.xpath("//table[contains(@class,'post') or contains(@class,'forum') or contains(@class,'thread') or "
+                      "contains(@class,'discuss')]//tr[td[contains(@class,'author') or contains(@class,'col1') or "
+                      "contains(@class,'user')]]")
+    out = []
+    for tr in rows:
+        cells = [td for td in tr if td.tag == "td"]
+        if len(cells) < 2:
+            continue
+        author = inline_text(_first(cells[0], ".//b|.//strong|.//a") if _first(cells[0], ".//b|.//strong|.//a") is not None else cells[0])
+        text = "\n\n".join(block_texts(cells[-1]))
+        if author and text:
+            out.append(_make_comment(tr.get("id"), author, _posted(_first(tr, ".//time"), fetched_at), text))
+    return out or None
+
+
+def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> tuple[list[Comment], ThreadInfo]:
+    for finder in (_wordpress, _disqus, _schema_comments, _forum_table, _repeated_blocks):
+        found = finder(tree, fetched_at)
+        if found:
+            seen: set[str] = set()
+            unique = [c for c in found if not (c.key in seen or seen.add(c.key))]  # type: ignore[func-returns-value]
+            by_key = {c.key for c in unique}
+            for c in unique:
+                if c.reply_to_key and c.reply_to_key not in by_key:
+                    c.reply_to_key = None
+            # a generic parse cannot know what part of a thread the page shows: it removes nothing
+            return unique, ThreadInfo(present=True, parsed_cleanly=False)
+    return [], ThreadInfo(present=bool(_comment_section(tree)), parsed_cleanly=False)
+
+
+# ---- body ----------------------------------------------------------------------------------
+
+_BODY_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "figure", "dl")
+
+
+def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag in SKIP_TAGS or el.tag in ("nav", "aside", "footer", "header") or is_hidden(el):
+            if el.tag in ("header",) and el.xpath(".//h1") and not _BOILER.search(_attrs(el)):
+                continue
+            el.drop_tree()
+            continue
+        attrs = _attrs(el)
+        if attrs.strip() and _BOILER.search(attrs) and not _POSITIVE.search(el.get("id") or "") \
+                and el.tag not in ("body", "html", "main", "article"):
+            el.drop_tree()
+
+
+def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
+    if text_len == 0:
+        return 1.0
+    links = sum(len(fold_ws(a.text_content())) for a in el.iter("a"))
+    return links / text_len
+
+
+def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
+    """Container scores: each paragraph-like block gives its parent its score, its grandparent half."""
+    scores: dict[lxml.html.HtmlElement, float] = {}
+    for p in root.iter("p", "pre", "td", "li", "blockquote", "div"):
+        if p.tag == "div" and any(isinstance(c.tag, str) and c.tag in ("p", "div", "table", "ul", "ol") for c in p):
+            continue
+        text = fold_ws(p.text_content())
+        if len(text) < 25:
+            continue
+        score = 1 + text.count(",") + min(len(text) // 100, 3)
+        score *= 1 - min(_link_density(p, len(text)), 1.0)
+        parent = p.getparent()
+        if parent is None:
+            continue
+        scores[parent] = scores.get(parent, 0.0) + score
+        grand = parent.getparent()
+        if grand is not None:
+            scores[grand] = scores.get(grand, 0.0) + score / 2
+    for el in list(scores):
+        if _POSITIVE.search(_attrs(el)) or el.tag in ("article", "main"):
+            scores[el] *= 1.25
+    return scores
+
+
+def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
+    scores = _score_blocks(root)
+    if not scores:
+        paragraphs = block_texts(root)
+        return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html="")
+    best = max(scores, key=lambda e: scores[e])
+    top = scores[best]
+    # Siblings that continue the article (split by ad slots, say) join it: a good score of
+    # their own, or the same kind of container as the best one.
+    parent = best.getparent()
+    containers = [best]
+    if parent is not None:
+        containers = [
+            sib for sib in parent
+            if sib is best or (isinstance(sib.tag, str) and (
+                scores.get(sib, 0.0) >= 0.2 * top
+                or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
+            ))
+        ]
+    nodes: list[lxml.html.HtmlElement] = []
+    for container in containers:
+        if container.text and fold_ws(container.text):
+            pass  # loose text directly in a container is rare in articles; block_texts of children below
+        for el in container:
+            if not isinstance(el.tag, str):
+                continue
+            text = fold_ws(el.text_content())
+            if not text or el.tag == "a" or el.tag in ("h1",):
+                continue
+            if _link_density(el, len(text)) > 0.5 and len(text) < 300:
+                continue
+            nodes.append(el)
+    paragraphs = [p for n in nodes for p in block_texts(n)]
+    return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html=sanitize_fragments(nodes, url))
+
+
+def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime | None = None,
+                    *, raw_text: str | None = None) -> ParsedPage:
+    """A ParsedPage from any tree. The tree is not modified."""
+    import copy
+
+    md = extract_metadata(tree, url)
+    if raw_text is not None:
+        htmldate_fallback(raw_text, md)
+    comments, thread = extract_comments(tree, fetched_at)
+    ads, ad_ids = _collect_ads(tree, url)
+    related = []
+    for a in tree.xpath("//*[contains(@class,'related')]//a[@href]")[:20]:
+        title = inline_text(a)
+        if len(title) > 10:
+            related.append(Related(title=title, url=urljoin(url, a.get("href"))))
+    work = copy.deepcopy(tree)
+    # The copy has the same shape: find the ad elements in it by position before removing any.
+    paths = [tree.getroottree().getpath(e) for e in ad_ids]
+    doomed = [el for path in paths for el in work.getroottree().xpath(path)]
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+    _strip_boilerplate(work)
+    body_root = work.find(".//body")
+    body = extract_body(body_root if body_root is not None else work, url)
+    warnings = [] if body.paragraphs else ["no article text found"]
+    return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION, metadata=md, body=body,
+                      ads=ads, related=related, comments=comments, warnings=warnings, thread=thread)

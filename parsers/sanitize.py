@@ -1,0 +1,64 @@
+"""body.html: the article's structure kept, everything active removed (an allowlist)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from urllib.parse import urljoin
+
+import lxml.html
+
+ALLOWED_TAGS = frozenset({
+    "p", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "code", "pre", "kbd",
+    "blockquote", "q", "cite", "abbr", "br", "hr", "ul", "ol", "li", "dl", "dt", "dd",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+    "figure", "figcaption", "img", "span", "div", "section", "article", "time",
+})
+DROP_WITH_CONTENT = frozenset({"script", "style", "noscript", "template", "iframe", "object", "embed",
+                               "form", "input", "button", "select", "textarea", "svg", "math", "link", "meta"})
+ALLOWED_ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"colspan", "rowspan"},
+                 "th": {"colspan", "rowspan", "scope"}, "time": {"datetime"}, "ol": {"start"}}
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+
+
+def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
+    for node in list(el.iter()):
+        if node is el:
+            continue
+        if not isinstance(node.tag, str) or node.tag in DROP_WITH_CONTENT:
+            node.drop_tree()
+        elif node.tag not in ALLOWED_TAGS:
+            node.drop_tag()
+    for node in el.iter():
+        if not isinstance(node.tag, str):
+            continue
+        allowed = ALLOWED_ATTRS.get(node.tag, set())
+        for name in list(node.attrib):
+            if name not in allowed:
+                del node.attrib[name]
+        for name in ("href", "src"):
+            value = node.get(name)
+            if value is None:
+                continue
+            absolute = urljoin(base_url, value.strip()) if base_url.startswith("http") else value.strip()
+            if not absolute.lower().startswith(_SAFE_SCHEMES):
+                del node.attrib[name]
+            else:
+                node.set(name, absolute)
+
+
+def sanitize_fragments(elements: Iterable[lxml.html.HtmlElement], base_url: str) -> str:
+    out = []
+    for el in elements:
+        c = copy.deepcopy(el)
+        c.tail = None
+        if not isinstance(c.tag, str) or c.tag in DROP_WITH_CONTENT:
+            continue
+        _clean(c, base_url)
+        if c.tag not in ALLOWED_TAGS:
+            c.tag = "div"
+        for name in list(c.attrib):
+            if name not in ALLOWED_ATTRS.get(c.tag, set()):
+                del c.attrib[name]
+        out.append(lxml.html.tostring(c, encoding="unicode", method="html").strip())
+    return "\n".join(out)

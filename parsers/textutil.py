@@ -1,0 +1,104 @@
+"""Text out of lxml elements, the way a reader sees it (shared by profiles and generic extraction)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+import lxml.html
+from dateutil import parser as dateparser
+
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
+                       "button", "input", "select", "textarea", "form"})
+BLOCK_TAGS = frozenset({
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
+    "article", "blockquote", "pre", "dd", "dt", "dl", "header", "footer", "figure", "figcaption", "td", "th",
+    "hr", "main", "aside", "nav", "tbody", "thead",
+})
+_WS = re.compile(r"[ \t\r\f\v\u00a0\u2009\u200a\u202f]+")
+_NL = re.compile(r"\s*\n\s*")
+
+
+def fold_ws(text: str | None) -> str:
+    """Whitespace folded to single spaces, trimmed."""
+    return " ".join((text or "").split())
+
+
+def is_hidden(el: lxml.html.HtmlElement) -> bool:
+    """Hidden by inline style or the hidden attribute, itself or an ancestor."""
+    node = el
+    while node is not None and isinstance(node.tag, str):
+        style = (node.get("style") or "").replace(" ", "").lower()
+        if "display:none" in style or "visibility:hidden" in style or node.get("hidden") is not None:
+            return True
+        node = node.getparent()
+    return False
+
+
+def block_texts(el: lxml.html.HtmlElement) -> list[str]:
+    """The element's text as paragraphs: a break at every block element, scripts skipped.
+
+    Iterative (an explicit stack), so pages nested thousands deep cannot exhaust recursion.
+    """
+    parts: list[str] = []
+    if el.text and el.tag not in SKIP_TAGS:
+        parts.append(el.text)
+    # stack items: (node, entering?) — on exit we add the closing break and the tail
+    stack: list[tuple[lxml.html.HtmlElement, bool]] = [(c, True) for c in reversed(el)]
+    while stack:
+        node, entering = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if entering:
+            if tag in SKIP_TAGS or not tag:
+                if node.tail:
+                    parts.append(node.tail)
+                continue
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+            stack.append((node, False))
+            stack.extend((c, True) for c in reversed(node))
+        else:
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+            if node.tail:
+                parts.append(node.tail)
+    text = "".join(parts)
+    return [p for p in (fold_ws(x) for x in text.split("\n")) if p]
+
+
+def inline_text(el: lxml.html.HtmlElement) -> str:
+    """All text of the element on one line (scripts and form controls skipped)."""
+    return " ".join(block_texts(el))
+
+
+def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) -> str | None:
+    """A date or date-time as ISO 8601: dates as YYYY-MM-DD, times in UTC with Z."""
+    if not value:
+        return None
+    value = fold_ws(value)
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return _iso(parsed, has_time=any(c in fmt for c in "HIMS"))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    try:
+        parsed = dateparser.parse(value, fuzzy=False, default=datetime(1900, 1, 1))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if parsed is None or parsed.year < 1990 or parsed.year > 2100:
+        return None
+    has_time = bool(re.search(r"\d{1,2}:\d{2}", value))
+    return _iso(parsed, has_time)
+
+
+def _iso(parsed: datetime | date, has_time: bool) -> str:
+    if not has_time or not isinstance(parsed, datetime):
+        return parsed.strftime("%Y-%m-%d")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
