@@ -11,7 +11,7 @@ import os
 import signal
 
 _spec = os.environ.get("PAGETRAIL_KILL_AT", "")
-_name, _, _nth = _spec.partition(":")
+_name, _, _nth = _spec.rpartition(":") if _spec.rsplit(":", 1)[-1].isdigit() else (_spec, "", "")
 _remaining = int(_nth or 1) if _name else 0
 
 
