@@ -31,7 +31,7 @@ from parsers.hashing import HASH_VERSION, content_hash, fold
 from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, search
-from storage.blobs import put_blob
+from storage.blobs import delta_hints, put_blob
 from storage.interface import CaptureIn, StoredCapture
 from storage.models import (
     AdObservation,
@@ -194,7 +194,8 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
 
     digest = None
     if capture.payload is not None:
-        digest = put_blob(s, capture.payload)
+        base, sibling = delta_hints(s, page.id)  # stored relative to the page's previous payload
+        digest = put_blob(s, capture.payload, base_digest=base, sibling_digest=sibling)
         faults.checkpoint("store:after_blob")
 
     not_modified = capture.status == 304

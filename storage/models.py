@@ -18,9 +18,11 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -87,15 +89,24 @@ class UrlAlias(Base):
 
 
 class Blob(Base):
-    """A payload stored once per sha256, compressed (codec says how)."""
+    """A payload stored once per sha256: a keyframe (compressed alone) or a delta of another
+    blob (its base), so a page's recaptures cost only what changed. See storage.blobs."""
 
     __tablename__ = "blob"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the payload
     size: Mapped[int] = mapped_column(BigInteger)  # payload bytes
     stored_size: Mapped[int] = mapped_column(BigInteger)  # bytes in `data`
-    codec: Mapped[str] = mapped_column(String(20))  # "identity" | "zstd"
+    codec: Mapped[str] = mapped_column(String(20))  # "identity" | "zstd" | "zstd-delta"
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+    # The blob whose payload is this delta's dictionary; null for a keyframe. A foreign key,
+    # so a base cannot be deleted while deltas need it (storage.integrity re-bases them first).
+    base_digest: Mapped[str | None] = mapped_column(ForeignKey("blob.digest"), index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # deltas to a keyframe
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # place in its page's chain
+    is_keyframe: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # 0: written before deltas (storage.relayout re-encodes it), 1: the delta layout.
+    layout: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="0")
 
 
 class CrawlRun(Base):

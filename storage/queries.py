@@ -278,5 +278,6 @@ def storage_totals(s: Session) -> dict[str, int]:
         "captures": int(s.scalar(select(func.count()).select_from(Capture)) or 0),
         "bytes_received": int(s.scalar(select(func.coalesce(func.sum(Capture.payload_size), 0))) or 0),
         "bytes_stored": int(s.scalar(select(func.coalesce(func.sum(Blob.stored_size), 0))) or 0),
-        "keyframes": int(s.scalar(select(func.count()).select_from(Blob)) or 0),
+        # Blobs stored whole (the rest are deltas of another blob; see storage.blobs).
+        "keyframes": int(s.scalar(select(func.count()).select_from(Blob).where(Blob.is_keyframe.is_(True))) or 0),
     }
