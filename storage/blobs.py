@@ -394,20 +394,21 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
     return base_payload
 
 
-def delta_hints(session: Session, page_id: int) -> tuple[str | None, str | None]:
-    """(base_digest, sibling_digest) for a new payload of this page: the page's latest stored
-    payload, else the latest 2xx payload of one of the site's most recent other pages.
-
-    Bounded work at any archive size: index lookups on (page_id, fetched_at) and site_id.
-    """
-    base = session.scalar(
+def page_latest_blob(session: Session, page_id: int) -> str | None:
+    """The page's latest stored payload (by capture time): what its next one is a delta of."""
+    return session.scalar(
         select(Capture.blob_digest)
         .where(Capture.page_id == page_id, Capture.blob_digest.is_not(None))
         .order_by(Capture.fetched_at.desc(), Capture.id.desc())
         .limit(1)
     )
-    if base is not None or not POLICY.cross_page:
-        return base, None
+
+
+def site_sibling_blob(session: Session, page_id: int) -> str | None:
+    """The latest 2xx payload of one of the site's most recently created other pages.
+
+    Bounded work at any archive size: index lookups on page.site_id and (page_id, fetched_at).
+    """
     site_id = session.scalar(select(Page.site_id).where(Page.id == page_id))
     siblings = (
         select(Page.id)
@@ -415,7 +416,7 @@ def delta_hints(session: Session, page_id: int) -> tuple[str | None, str | None]
         .order_by(Page.id.desc())
         .limit(8)
     )
-    sibling = session.scalar(
+    return session.scalar(
         select(Capture.blob_digest)
         .where(
             Capture.page_id.in_(siblings),
@@ -426,7 +427,39 @@ def delta_hints(session: Session, page_id: int) -> tuple[str | None, str | None]
         .order_by(Capture.id.desc())
         .limit(1)
     )
-    return None, sibling
+
+
+def restore_uncached(session: Session, digest: str) -> bytes:
+    """Restore through the whole chain from the database alone, every link verified, the
+    cache neither read nor filled (fixity checks must see the stored bytes, not a memory)."""
+    chain: list[_Row] = []
+    want: str | None = digest
+    while want is not None:
+        row = _row(session, want)
+        if row is None:
+            if not chain:
+                raise BlobMissing(f"no blob {digest}")
+            raise BlobMissing(f"blob {chain[-1].digest} is a delta of {want}, which is missing")
+        chain.append(row)
+        if len(chain) > POLICY.max_depth + 64:
+            raise BlobCorrupt(f"blob {digest}: its delta chain does not end (a cycle?)")
+        want = row.base_digest
+    payload: bytes | None = None
+    for row in reversed(chain):
+        payload = _decode(row.digest, row.codec, row.data, row.size, payload)
+        if sha256_hex(payload) != row.digest:
+            raise BlobCorrupt(f"blob {row.digest} does not match its digest")
+    assert payload is not None
+    return payload
+
+
+def delta_hints(session: Session, page_id: int) -> tuple[str | None, str | None]:
+    """(base_digest, sibling_digest) for put_blob of a new payload of this page: the page's
+    latest stored payload, else (its first payload) one of another page of the same site."""
+    base = page_latest_blob(session, page_id)
+    if base is not None or not POLICY.cross_page:
+        return base, None
+    return None, site_sibling_blob(session, page_id)
 
 
 def iter_digests(session: Session) -> Iterator[str]:

@@ -1,0 +1,375 @@
+"""Fixity and referential integrity of the blob store, and re-basing before a blob goes away.
+
+`verify` re-hashes stored payloads — through their deltas, from the database alone, never
+from the cache — against their sha256 digests, and checks that every capture's blob exists
+(with the size the capture recorded), that every delta's base exists, that chains end at a
+keyframe within the depth bound, and that each row's bookkeeping (depth, keyframe flag,
+codec) agrees with its chain.
+
+`rebase_dependants` re-encodes the deltas of a blob against another base (or as keyframes),
+in the caller's transaction, so the blob can then be deleted or redacted while every other
+capture still restores byte-identically. `remove_blob` does both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage import blobs
+from storage.blobs import (
+    CODEC_DELTA,
+    LAYOUT_DELTA,
+    BlobCorrupt,
+    _decode,
+    compress_delta,
+    compress_keyframe,
+    restore_uncached,
+    sha256_hex,
+)
+from storage.models import Blob, Capture
+
+# Problem kinds, a fixed list so scripts can act on them.
+PROBLEM_KINDS = (
+    "corrupt",  # does not decompress, or restores to bytes with another sha256
+    "missing_blob",  # a capture names a blob that is not stored
+    "missing_base",  # a delta's base is not stored
+    "unreachable",  # a chain that never reaches a keyframe (a cycle)
+    "too_deep",  # a chain longer than the depth bound
+    "depth_mismatch",  # the stored depth is not the chain's length
+    "bookkeeping",  # keyframe flag, codec and base disagree
+    "size_mismatch",  # a capture's payload size differs from its blob's
+)
+
+
+@dataclass
+class Problem:
+    kind: str
+    digest: str | None
+    detail: str
+    capture_id: int | None = None
+
+
+@dataclass
+class VerifyReport:
+    blobs_total: int = 0
+    blobs_checked: int = 0  # re-hashed
+    bytes_checked: int = 0  # payload bytes re-hashed
+    captures_checked: int = 0
+    keyframes: int = 0
+    max_depth_seen: int = 0
+    seconds: float = 0.0
+    sampled: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, kind: str, digest: str | None, detail: str, capture_id: int | None = None) -> None:
+        self.problems.append(Problem(kind, digest, detail, capture_id))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "blobs_total": self.blobs_total,
+            "blobs_checked": self.blobs_checked,
+            "bytes_checked": self.bytes_checked,
+            "captures_checked": self.captures_checked,
+            "keyframes": self.keyframes,
+            "max_depth_seen": self.max_depth_seen,
+            "sampled": self.sampled,
+            "seconds": round(self.seconds, 3),
+            "problems": [
+                {"kind": p.kind, "digest": p.digest, "capture": p.capture_id, "detail": p.detail}
+                for p in self.problems
+            ],
+        }
+
+
+def verify(session: Session, *, sample: int | None = None, max_problems: int = 1000) -> VerifyReport:
+    """Check the blob store. sample=None re-hashes every blob (each decoded exactly once, walking
+    the delta graph down from its keyframes); sample=N re-hashes N random blobs through their
+    whole chains. The referential checks always cover every row (they are plain SQL)."""
+    started = time.perf_counter()
+    rep = VerifyReport(sampled=sample is not None)
+    rep.blobs_total = int(session.scalar(select(func.count()).select_from(Blob)) or 0)
+    rep.keyframes = int(
+        session.scalar(select(func.count()).select_from(Blob).where(Blob.base_digest.is_(None))) or 0
+    )
+    _check_references(session, rep, max_problems)
+    if sample is None:
+        _rehash_all(session, rep, max_problems)
+    else:
+        _rehash_sample(session, rep, sample)
+    rep.seconds = time.perf_counter() - started
+    return rep
+
+
+def _check_references(s: Session, rep: VerifyReport, limit: int) -> None:
+    rep.captures_checked = int(
+        s.scalar(select(func.count()).select_from(Capture).where(Capture.blob_digest.is_not(None))) or 0
+    )
+    # Captures -> blobs (foreign keys forbid this, unless they were off: SQLite without the
+    # pragma, a restore from a partial dump).
+    for cap_id, digest in s.execute(
+        select(Capture.id, Capture.blob_digest)
+        .outerjoin(Blob, Blob.digest == Capture.blob_digest)
+        .where(Capture.blob_digest.is_not(None), Blob.digest.is_(None))
+        .limit(limit)
+    ):
+        rep.add("missing_blob", digest, f"capture {cap_id} names a blob that is not stored", cap_id)
+    # A 304 records no payload size of its own; any other capture's size is its blob's.
+    for cap_id, digest, psize, bsize in s.execute(
+        select(Capture.id, Capture.blob_digest, Capture.payload_size, Blob.size)
+        .join(Blob, Blob.digest == Capture.blob_digest)
+        .where(Capture.payload_size.is_not(None), Capture.payload_size != Blob.size)
+        .limit(limit)
+    ):
+        rep.add("size_mismatch", digest, f"capture {cap_id} received {psize} bytes, blob has {bsize}", cap_id)
+    base = aliased(Blob)
+    for digest, base_digest in s.execute(
+        select(Blob.digest, Blob.base_digest)
+        .outerjoin(base, base.digest == Blob.base_digest)
+        .where(Blob.base_digest.is_not(None), base.digest.is_(None))
+        .limit(limit)
+    ):
+        rep.add("missing_base", digest, f"a delta of {base_digest}, which is not stored")
+    for digest, base_digest, codec, is_kf in s.execute(
+        select(Blob.digest, Blob.base_digest, Blob.codec, Blob.is_keyframe)
+        .where(
+            (Blob.is_keyframe != Blob.base_digest.is_(None))
+            | ((Blob.codec == CODEC_DELTA) != Blob.base_digest.is_not(None))
+        )
+        .limit(limit)
+    ):
+        rep.add("bookkeeping", digest, f"codec {codec}, keyframe flag {is_kf}, base {base_digest}")
+
+
+def _rehash_all(s: Session, rep: VerifyReport, limit: int) -> None:
+    """Depth-first from each keyframe: a delta is decoded with its base's payload in hand, so
+    every blob is decompressed once and memory holds one payload per level."""
+    bound = blobs.POLICY.max_depth
+    visited = 0
+    for kf in _keyframe_digests(s):
+        stack: list[tuple[str, bytes | None, int]] = [(kf, None, 0)]
+        while stack:
+            digest, base_payload, depth = stack.pop()
+            visited += 1
+            row = s.execute(
+                select(Blob.codec, Blob.size, Blob.data, Blob.depth).where(Blob.digest == digest)
+            ).first()
+            if row is None:
+                continue
+            codec, size, data, stored_depth = row
+            rep.max_depth_seen = max(rep.max_depth_seen, depth)
+            if stored_depth != depth:
+                rep.add("depth_mismatch", digest, f"stored depth {stored_depth}, chain length {depth}")
+            if depth > bound:
+                rep.add("too_deep", digest, f"restored through {depth} deltas; the bound is {bound}")
+            try:
+                payload = _decode(digest, codec, bytes(data), int(size), base_payload)
+            except BlobCorrupt as exc:
+                rep.add("corrupt", digest, str(exc))
+                payload = None
+            if payload is not None:
+                rep.blobs_checked += 1
+                rep.bytes_checked += len(payload)
+                if sha256_hex(payload) != digest:
+                    rep.add("corrupt", digest, "restores to bytes that do not match the digest")
+                    payload = None
+            children = s.scalars(select(Blob.digest).where(Blob.base_digest == digest)).all()
+            for child in children:
+                if payload is None:  # its dependants cannot be restored either
+                    rep.add("corrupt", child, f"its base {digest} does not restore")
+                    visited += _count_below(s, child)
+                    continue
+                stack.append((child, payload, depth + 1))
+            if len(rep.problems) >= limit:
+                return
+    if visited < rep.blobs_total:
+        # Some blobs hang off no keyframe: below a missing base (reported above) or in a cycle.
+        for digest in s.scalars(select(Blob.digest).where(Blob.base_digest.is_not(None))):
+            try:
+                restore_uncached(s, digest)
+            except BlobCorrupt as exc:
+                if "missing" in str(exc) or "does not end" in str(exc):
+                    rep.add("unreachable", digest, str(exc))
+            if len(rep.problems) >= limit:
+                return
+
+
+def _count_below(s: Session, digest: str) -> int:
+    """How many blobs hang below `digest`, itself included (they count as visited)."""
+    n, todo = 0, [digest]
+    while todo:
+        d = todo.pop()
+        n += 1
+        todo.extend(s.scalars(select(Blob.digest).where(Blob.base_digest == d)))
+    return n
+
+
+def _keyframe_digests(s: Session, batch: int = 1000) -> Iterator[str]:
+    """Keyframes by keyset pagination, so a huge archive is never held in one result."""
+    after = ""
+    while True:
+        page = s.scalars(
+            select(Blob.digest)
+            .where(Blob.base_digest.is_(None), Blob.digest > after)
+            .order_by(Blob.digest)
+            .limit(batch)
+        ).all()
+        if not page:
+            return
+        yield from page
+        after = page[-1]
+
+
+def _rehash_sample(s: Session, rep: VerifyReport, n: int) -> None:
+    bound = blobs.POLICY.max_depth
+    for digest, depth in s.execute(select(Blob.digest, Blob.depth).order_by(func.random()).limit(n)):
+        try:
+            payload = restore_uncached(s, digest)
+        except BlobCorrupt as exc:
+            rep.add("missing_base" if "missing" in str(exc) else "corrupt", digest, str(exc))
+            continue
+        rep.blobs_checked += 1
+        rep.bytes_checked += len(payload)
+        rep.max_depth_seen = max(rep.max_depth_seen, depth)
+        if depth > bound:
+            rep.add("too_deep", digest, f"stored depth {depth}; the bound is {bound}")
+
+
+# ---- re-basing -------------------------------------------------------------------------------
+def _shift_subtree(s: Session, digest: str, shift: int) -> None:
+    """Every blob below `digest` is now `shift` deltas nearer (or further from) its keyframe."""
+    if shift == 0:
+        return
+    sub = select(Blob.digest).where(Blob.base_digest == digest).cte("sub", recursive=True)
+    sub = sub.union_all(select(Blob.digest).join(sub, Blob.base_digest == sub.c.digest))
+    s.execute(
+        update(Blob)
+        .where(Blob.digest.in_(select(sub.c.digest)))
+        .values(depth=Blob.depth + shift)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _store_encoding(
+    s: Session, digest: str, payload: bytes, base_digest: str | None, base_payload: bytes | None,
+    base_depth: int, old_depth: int,
+) -> None:
+    """Re-encode one blob's row: a delta of `base_payload`, or a keyframe when that does not
+    pay (or there is no base). Its payload — and so its digest — is unchanged."""
+    codec, data, depth = None, b"", 0
+    if base_digest is not None and base_payload is not None and len(payload) >= 64:
+        delta = compress_delta(payload, base_payload)
+        kf_codec, kf_data = compress_keyframe(payload, level=3)
+        if len(delta) * blobs.POLICY.min_gain <= len(kf_data):
+            codec, data, depth = CODEC_DELTA, delta, base_depth + 1
+    if codec is None:
+        base_digest = None
+        codec, data = compress_keyframe(payload)
+    s.execute(
+        update(Blob)
+        .where(Blob.digest == digest)
+        .values(
+            codec=codec,
+            data=data,
+            stored_size=len(data),
+            base_digest=base_digest,
+            depth=depth,
+            is_keyframe=base_digest is None,
+            layout=LAYOUT_DELTA,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _shift_subtree(s, digest, depth - old_depth)
+
+
+def rebase_dependants(session: Session, digest: str) -> int:
+    """Re-encode every delta of `digest` so that none needs it; returns how many.
+
+    Each dependant becomes a delta of `digest`'s own base (so its depth, and its subtree's,
+    is unchanged); when `digest` is a keyframe, the first dependant becomes a keyframe and the
+    others deltas of it. Runs in the caller's transaction: with the deletion or redaction
+    that follows, all or nothing.
+    """
+    s = session
+    deps = s.execute(
+        select(Blob.digest, Blob.codec, Blob.size, Blob.data, Blob.depth)
+        .where(Blob.base_digest == digest)
+        .order_by(Blob.seq, Blob.created_at, Blob.digest)
+    ).all()
+    if not deps:
+        return 0
+    # The dependants' payloads need this blob's payload, restored and verified from storage.
+    target = restore_uncached(s, digest)
+    own = s.execute(select(Blob.base_digest, Blob.depth).where(Blob.digest == digest)).first()
+    assert own is not None
+    new_base, own_depth = own
+    base_payload = restore_uncached(s, new_base) if new_base is not None else None
+    base_depth = own_depth - 1
+    for dep_digest, codec, size, data, old_depth in deps:
+        payload = _decode(dep_digest, codec, bytes(data), int(size), target)
+        if sha256_hex(payload) != dep_digest:
+            raise BlobCorrupt(f"blob {dep_digest} does not match its digest; not re-basing it")
+        _store_encoding(s, dep_digest, payload, new_base, base_payload, base_depth, old_depth)
+        if new_base is None:
+            # The first dependant is now a keyframe (or whatever it became): the rest lean on it.
+            row = s.execute(select(Blob.depth).where(Blob.digest == dep_digest)).first()
+            assert row is not None
+            new_base, base_payload, base_depth = dep_digest, payload, row[0]
+    return len(deps)
+
+
+class BlobInUse(Exception):
+    """A blob that captures still name cannot be removed."""
+
+
+def remove_blob(session: Session, digest: str) -> int:
+    """Delete a blob no capture names any more (after a deletion or redaction), re-basing its
+    dependants first. Returns how many were re-based. In the caller's transaction."""
+    users = session.scalar(select(func.count()).select_from(Capture).where(Capture.blob_digest == digest))
+    if users:
+        raise BlobInUse(f"blob {digest} is still named by {users} capture(s); detach them first")
+    if not session.scalar(select(exists().where(Blob.digest == digest))):
+        raise blobs.BlobMissing(f"no blob {digest}")
+    n = rebase_dependants(session, digest)
+    session.execute(delete(Blob).where(Blob.digest == digest).execution_options(synchronize_session=False))
+    blobs.forget_cached(digest)
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m storage.integrity --db URL [--sample N] [--json]"""
+    import argparse
+    import json
+
+    from storage.db import open_engine
+
+    ap = argparse.ArgumentParser(prog="python -m storage.integrity", description=verify.__doc__)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--sample", type=int, default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    engine = open_engine(args.db, must_exist=True)
+    with Session(engine) as s:
+        rep = verify(s, sample=args.sample)
+    if args.json:
+        print(json.dumps(rep.to_dict(), indent=2))
+    else:
+        print(f"{rep.blobs_checked}/{rep.blobs_total} blobs re-hashed ({rep.bytes_checked} bytes), "
+              f"{rep.captures_checked} captures checked, max depth {rep.max_depth_seen}, "
+              f"{rep.seconds:.2f} s: {'ok' if rep.ok else f'{len(rep.problems)} problem(s)'}")
+        for p in rep.problems:
+            print(f"  {p.kind}: {p.digest} {p.detail}")
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
