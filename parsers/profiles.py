@@ -97,6 +97,7 @@ class AdRule:
     select: Selector
     kind: str
     slot: str | None = None
+    text: Selector | None = None  # the part of the block that is its content (not its chrome)
 
 
 @dataclass
@@ -136,7 +137,7 @@ _FIELD_KEYS = {"select", "attr", "strip", "date_formats", "split"}
 _BODY_KEYS = {"select", "exclude"}
 _COMMENT_KEYS = {"container", "item", "author", "text", "number", "number_pattern", "id_attr", "id_select",
                  "id_script_pattern", "date", "date_formats", "hidden", "reply_pattern", "numbered_newest_first"}
-_AD_KEYS = {"select", "kind", "slot"}
+_AD_KEYS = {"select", "kind", "slot", "text"}
 _RELATED_KEYS = {"select"}
 
 
@@ -241,7 +242,8 @@ def load_profile(file: str | Path) -> Profile:
         kind = r.str_(spec, "kind", where, required=True)
         if kind not in AD_KINDS:
             raise r.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(AD_KINDS)}")
-        ads.append(AdRule(r.sel(spec, "select", where, required=True), kind, r.str_(spec, "slot", where)))  # type: ignore[arg-type]
+        ads.append(AdRule(r.sel(spec, "select", where, required=True), kind, r.str_(spec, "slot", where),  # type: ignore[arg-type]
+                          r.sel(spec, "text", where)))
     related = None
     if "related" in data:
         related = r.sel(r.keys(data["related"], _RELATED_KEYS, "related"), "select", "related", required=True)
@@ -450,7 +452,8 @@ def _resolve_replies(comments: list[Comment], *, newest_first: bool) -> None:
 
 def _ad(el: lxml.html.HtmlElement, rule: AdRule, url: str) -> Ad:
     slot = rule.slot or el.get("id") or (el.get("class") or "").split(" ")[0] or el.tag
-    text = inline_text(el) or None
+    parts = rule.text(el) if rule.text is not None else [el]
+    text = " ".join(inline_text(p) for p in parts if isinstance(p, lxml.html.HtmlElement)) or None
     links = [a for a in el.iter("a") if a.get("href") and not a.get("href").startswith("#")]
     # A widget's own link is its "more..." link, not the title linking to the home page.
     more = [a for a in links if fold_ws(a.text_content()).lower().startswith("more")]
