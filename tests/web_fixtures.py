@@ -9,15 +9,25 @@ OTHER: a page on another site with no comments (for filters).
 from __future__ import annotations
 
 import gzip
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
 
 from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from storage.archive import Archive
+from storage.db import make_engine, normalize_db_url, open_engine, upgrade
 from storage.interface import CaptureIn
+from tests.conftest import PG_URL, pg_schema_url
 
 ARTICLE = "http://www.wisegeek.com/what-is-liver-calcification.htm"
 HOSTILE = "http://www.wisegeek.com/hostile.htm"
 OTHER = "http://example.org/other.htm"
+ENCODED = "http://example.org/encoded.htm"
+ENCODED_BYTES = b"\x1f\x9d stored as sent, in an encoding nobody decodes"
+TOKEN = "s3cret-token"
 T0 = datetime(2019, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 P1 = "Liver calcification is the buildup of calcium deposits in the liver."
@@ -116,9 +126,71 @@ def build_archive(archive: Archive) -> None:
     p1.metadata.canonical_url = f"javascript:{JS}"
     archive.store_capture(cap(HOSTILE, at(0), HOSTILE_RAW), p1)
     p2 = _page(HOSTILE, HOSTILE_TEXTS[3], list(reversed(HOSTILE_TEXTS)), hostile_comments[2:], ads=hostile_ads,
-               authors=[HOSTILE_TEXTS[4]], modified=HOSTILE_TEXTS[5])
+               authors=[HOSTILE_TEXTS[4]], modified="<b onclick=alert(1)>x</b>")  # fits String(40)
     archive.store_capture(cap(HOSTILE, at(1), HOSTILE_RAW + b"<!-- v2 -->"), p2)
 
     # OTHER: another site, no comments.
     archive.store_capture(cap(OTHER, at(0.5), _html("Other", ["Other text."])),
                           _page(OTHER, "Other page", ["Other text."], []))
+    # ENCODED: a payload in a content-encoding the server cannot undo (LZW "compress"): kept as is.
+    archive.store_capture(cap(ENCODED, at(0.5), ENCODED_BYTES,
+                              headers=[("Content-Type", "text/plain"), ("Content-Encoding", "compress")]), None)
+
+
+# ---- fixtures (import them into a test module to use them) ---------------------------------------
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def web_archive(request, tmp_path_factory) -> Iterator[Archive]:
+    """The archive above, built once per module on each backend."""
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'archive.db'}"
+    else:
+        schema = "pt_web_" + uuid.uuid4().hex[:10]
+        admin = create_engine(normalize_db_url(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = pg_schema_url(schema)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    engine = open_engine(url)
+    archive = Archive(engine)
+    build_archive(archive)
+    try:
+        yield archive
+    finally:
+        engine.dispose()
+        if schema:
+            with admin.connect() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def _test_client_class():  # type: ignore[no-untyped-def]
+    # Starlette 1.x warns that it prefers httpx2; the httpx it still supports is what we ship.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient
+
+
+@pytest.fixture(scope="module")
+def client(web_archive):  # type: ignore[no-untyped-def]
+    """A test client on the app with no api_token (read-only)."""
+    TestClient = _test_client_class()
+    from pagetrail.web import create_app
+
+    with TestClient(create_app(web_archive), follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def token_client(web_archive):  # type: ignore[no-untyped-def]
+    TestClient = _test_client_class()
+    from pagetrail.web import create_app
+
+    with TestClient(create_app(web_archive, api_token=TOKEN), follow_redirects=False) as c:
+        yield c
