@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from crawler.fetcher import Fetcher, FetchResult
+from crawler.netpolicy import PolicyRefused
 from crawler.politeness import HostSlots
 from crawler.robots import Robots
 from crawler.settings import FetchSettings
@@ -149,6 +150,11 @@ class Crawl:
     async def fetch_one(self, fetcher: Fetcher, robots: Robots, url: str,
                         conditional: dict[str, str] | None = None) -> tuple[CaptureIn, ParsedPage | None]:
         """Robots, politeness, fetch and parse one URL (no storing)."""
+        try:  # a host we may not contact at all is reported as such, not as a robots.txt failure
+            await fetcher.policy.target(url)
+        except PolicyRefused as exc:
+            return CaptureIn(requested_url=url, fetched_at=datetime.now(timezone.utc),
+                             error_kind=exc.kind, error_message=str(exc)), None
         answer = await robots.check(url)
         if not answer.allowed:
             cap = CaptureIn(requested_url=url, fetched_at=datetime.now(timezone.utc),

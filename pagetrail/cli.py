@@ -66,7 +66,13 @@ def _read_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from pagetrail.pipeline import crawl
+    from parsers.urls import InvalidURL, normalize_url
 
+    for url in args.urls:
+        try:
+            normalize_url(url)
+        except InvalidURL as exc:
+            raise UserError(f"{exc}; give absolute http(s) URLs, e.g. https://www.example.com/page.htm") from None
     settings = _settings(
         args,
         concurrency=args.concurrency,
