@@ -102,8 +102,9 @@ def decode_body(body: bytes | str, headers: Mapping[str, str] | None = None) -> 
         return body.decode("utf-8"), "utf-8", warnings
     best = from_bytes(body[:200_000]).best()
     codec = _codec(best.encoding) if best is not None else None
-    # On little text detectors guess exotic code pages; the web's usual mislabel is cp1252.
-    if codec not in _COMMON or len(body) < 2000 and codec != "cp1252" and _clean_decode(body, "cp1252"):
+    # On little evidence detectors guess exotic code pages; the web's usual mislabel is cp1252.
+    evidence = sum(1 for b in body[:200_000] if b > 0x7F)
+    if codec not in _COMMON or (evidence < 20 and codec != "cp1252" and _clean_decode(body, "cp1252")):
         codec = "cp1252"
     if not (declared_header or declared_meta):
         warnings.append(f"no charset declared; detected {codec}")

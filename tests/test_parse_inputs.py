@@ -1,0 +1,87 @@
+"""Any bytes in, a record out: parse() never raises, and says what it could not do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import parsers
+from pagetrail.cli import main
+
+SCHEMA = json.loads((Path(parsers.__file__).parent / "schema" / "parsedpage.schema.json").read_text())
+FIXTURE = Path(__file__).parent / "fixtures" / "sample" / "liver-reference.html"
+URL = "http://www.wisegeek.com/what-is-the-treatment-for-liver-calcification.htm"
+
+
+def check(page):
+    jsonschema.validate(page.to_dict(), SCHEMA)
+    return page
+
+
+@pytest.mark.parametrize("body", [b"", b"   ", b"\x00\x01\x02", b"<<<>>><html", b"<html><body><p>unclosed",
+                                  b"\xff\xfe\xfd" * 1000, "<p>caf\u00e9</p>".encode("utf-16")])
+def test_malformed_and_empty_input(body):
+    page = check(parsers.parse(body, "http://example.org/x"))
+    assert page.profile == "generic"
+    if not body.strip(b" "):
+        assert "empty document" in page.warnings
+
+
+def test_truncated_reference_page_still_parses():
+    raw = FIXTURE.read_bytes()
+    page = check(parsers.parse(raw[: len(raw) // 2], URL))
+    assert page.metadata.title == "What Is the Treatment for Liver Calcification?"
+
+
+def test_non_html_content_type():
+    page = check(parsers.parse(b"\x89PNG\r\n\x1a\n", "http://example.org/a.png", headers={"Content-Type": "image/png"}))
+    assert page.warnings == ["not an HTML page (Content-Type image/png): nothing extracted"]
+    assert page.body.paragraphs == []
+
+
+def test_cp1252_labelled_utf8_is_read_right():
+    raw = "<html><body><article><p>Caf\u00e9 na\u00efvet\u00e9 \u2014 r\u00e9sum\u00e9 of liver findings, long enough to be a paragraph.</p></article></body></html>"
+    page = check(parsers.parse(raw.encode("cp1252"), "http://example.org/", headers={"Content-Type": "text/html; charset=utf-8"}))
+    assert "Caf\u00e9 na\u00efvet\u00e9 \u2014 r\u00e9sum\u00e9" in page.body.text
+    assert any("does not decode as its declared utf-8" in w for w in page.warnings)
+
+
+def test_utf8_labelled_latin1_is_read_right():
+    raw = "<html><body><article><p>Caf\u00e9 na\u00efvet\u00e9 \u2014 r\u00e9sum\u00e9 of liver findings, long enough to be a paragraph.</p></article></body></html>"
+    page = check(parsers.parse(raw.encode("utf-8"), "http://example.org/", headers={"Content-Type": "text/html; charset=iso-8859-1"}))
+    assert "Caf\u00e9 na\u00efvet\u00e9 \u2014 r\u00e9sum\u00e9" in page.body.text  # no mojibake
+    assert any("is UTF-8" in w for w in page.warnings)
+
+
+def test_meta_charset_and_missing_charset():
+    raw = "<html><head><meta charset='windows-1251'></head><body><p>\u041f\u0435\u0447\u0435\u043d\u044c</p></body></html>"
+    assert "\u041f\u0435\u0447\u0435\u043d\u044c" in parsers.parse(raw.encode("cp1251"), "http://example.org/").body.text
+    raw2 = ("<html><body><article><p>" + "\u0411\u043e\u043b\u0435\u0437\u043d\u044c \u043f\u0435\u0447\u0435\u043d\u0438 " * 60 + "</p></article></body></html>")
+    page = parsers.parse(raw2.encode("cp1251"), "http://example.org/")
+    assert "\u0411\u043e\u043b\u0435\u0437\u043d\u044c" in page.body.text
+    assert any("no charset declared" in w for w in page.warnings)
+
+
+def test_deep_nesting_and_a_big_page():
+    deep = b"<html><body>" + b"<div>" * 5000 + b"<p>deep</p>" + b"</div>" * 5000 + b"</body></html>"
+    check(parsers.parse(deep, "http://example.org/"))
+    big = b"<html><body><article>" + b"<p>A paragraph of a very long article, with commas, and words.</p>" * 150_000 + b"</article></body></html>"
+    assert len(big) > 9_000_000
+    page = check(parsers.parse(big, "http://example.org/"))
+    assert len(page.body.paragraphs) > 100_000
+
+
+def test_parse_cli(capsys, tmp_path):
+    assert main(["parse", str(FIXTURE), "--url", URL, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    jsonschema.validate(out, SCHEMA)
+    assert out["profile"] == "wisegeek" and len(out["comments"]) == 3
+    assert main(["parse", str(FIXTURE), "--profile", "generic", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["profile"] == "generic"
+    assert main(["parse", str(tmp_path / "nope.html")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["parse", str(FIXTURE), "--profile", "nosuch"]) == 1
+    assert "unknown profile 'nosuch'" in capsys.readouterr().err
