@@ -177,16 +177,18 @@ def _rehash_all(s: Session, rep: VerifyReport, limit: int) -> None:
                 rep.add("corrupt", digest, str(exc))
                 payload = None
             if payload is not None:
-                rep.blobs_checked += 1
-                rep.bytes_checked += len(payload)
                 if sha256_hex(payload) != digest:
                     rep.add("corrupt", digest, "restores to bytes that do not match the digest")
                     payload = None
+                else:
+                    rep.blobs_checked += 1
+                    rep.bytes_checked += len(payload)
             children = s.scalars(select(Blob.digest).where(Blob.base_digest == digest)).all()
             for child in children:
-                if payload is None:  # its dependants cannot be restored either
-                    rep.add("corrupt", child, f"its base {digest} does not restore")
-                    visited += _count_below(s, child)
+                if payload is None:  # nothing below it can be restored either
+                    for lost in _subtree(s, child):
+                        rep.add("corrupt", lost, f"a delta below {digest}, which does not restore")
+                        visited += 1
                     continue
                 stack.append((child, payload, depth + 1))
             if len(rep.problems) >= limit:
@@ -203,14 +205,14 @@ def _rehash_all(s: Session, rep: VerifyReport, limit: int) -> None:
                 return
 
 
-def _count_below(s: Session, digest: str) -> int:
-    """How many blobs hang below `digest`, itself included (they count as visited)."""
-    n, todo = 0, [digest]
+def _subtree(s: Session, digest: str) -> list[str]:
+    """`digest` and every blob that is a delta of it, directly or through others."""
+    out, todo = [], [digest]
     while todo:
         d = todo.pop()
-        n += 1
+        out.append(d)
         todo.extend(s.scalars(select(Blob.digest).where(Blob.base_digest == d)))
-    return n
+    return out
 
 
 def _keyframe_digests(s: Session, batch: int = 1000) -> Iterator[str]:
@@ -294,9 +296,9 @@ def _store_encoding(
 def rebase_dependants(session: Session, digest: str) -> int:
     """Re-encode every delta of `digest` so that none needs it; returns how many.
 
-    Each dependant becomes a delta of `digest`'s own base (so its depth, and its subtree's,
-    is unchanged); when `digest` is a keyframe, the first dependant becomes a keyframe and the
-    others deltas of it. Runs in the caller's transaction: with the deletion or redaction
+    Each dependant becomes a delta of `digest`'s own base (so it and everything below it are
+    one delta nearer their keyframe: the depth bound still holds); when `digest` is a
+    keyframe, the first dependant becomes a keyframe and the others deltas of it. Runs in the caller's transaction: with the deletion or redaction
     that follows, all or nothing.
     """
     s = session
