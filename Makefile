@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test install postgres bench-extraction clean
+.PHONY: demo test install postgres chromium bench-extraction clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,browser]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -27,8 +27,17 @@ postgres:
 	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 || \
 	  psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test"
 
-test: $(STAMP) postgres
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider
+# Debian's chromium for the browser tests (never a browser download). If it truly cannot be
+# installed here, the browser tests are skipped and say so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+	  echo "chromium could not be installed: browser tests will be skipped"; }
+
+test: $(STAMP) postgres chromium
+	@if command -v chromium >/dev/null 2>&1; then skip=0; else skip=1; fi; \
+	PAGETRAIL_SKIP_BROWSER=$$skip $(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider
 
 bench-extraction: $(STAMP)
 	$(BIN)/python bench/extraction.py
