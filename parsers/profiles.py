@@ -90,6 +90,9 @@ class CommentRule:
     hidden: Selector | None = None  # a hidden continuation of long comments
     reply_pattern: re.Pattern[str] | None = None
     numbered_newest_first: bool = True
+    nested: bool = False  # replies sit inside their parent's item (threaded lists)
+    exclude: Selector | None = None  # items that are not reader comments (pingbacks)
+    pagination: Selector | None = None  # present when the thread is split over pages
 
 
 @dataclass
@@ -136,7 +139,8 @@ _SITE_KEYS = {"name", "hosts", "url_patterns", "signature", "signature_min", "re
 _FIELD_KEYS = {"select", "attr", "strip", "date_formats", "split"}
 _BODY_KEYS = {"select", "exclude"}
 _COMMENT_KEYS = {"container", "item", "author", "text", "number", "number_pattern", "id_attr", "id_select",
-                 "id_script_pattern", "date", "date_formats", "hidden", "reply_pattern", "numbered_newest_first"}
+                 "id_script_pattern", "date", "date_formats", "hidden", "reply_pattern", "numbered_newest_first",
+                 "nested", "exclude", "pagination"}
 _AD_KEYS = {"select", "kind", "slot", "text"}
 _RELATED_KEYS = {"select"}
 
@@ -214,8 +218,10 @@ def load_profile(file: str | Path) -> Profile:
     if "comments" in data:
         c = r.keys(data["comments"], _COMMENT_KEYS, "comments")
         newest_first = c.get("numbered_newest_first", True)
-        if not isinstance(newest_first, bool):
-            raise r.fail("comments.numbered_newest_first", "must be true or false")
+        nested = c.get("nested", False)
+        for key, value in (("numbered_newest_first", newest_first), ("nested", nested)):
+            if not isinstance(value, bool):
+                raise r.fail(f"comments.{key}", "must be true or false")
         comments = CommentRule(
             container=r.sel(c, "container", "comments"),
             item=r.sel(c, "item", "comments", required=True),  # type: ignore[arg-type]
@@ -231,6 +237,9 @@ def load_profile(file: str | Path) -> Profile:
             hidden=r.sel(c, "hidden", "comments"),
             reply_pattern=r.regex(r.str_(c, "reply_pattern", "comments"), "comments.reply_pattern"),
             numbered_newest_first=newest_first,
+            nested=nested,
+            exclude=r.sel(c, "exclude", "comments"),
+            pagination=r.sel(c, "pagination", "comments"),
         )
     ads = []
     ad_list = data.get("ads", [])
@@ -387,12 +396,21 @@ def _comments(tree: lxml.html.HtmlElement, rule: CommentRule, fetched_at: dateti
             return [], ThreadInfo(present=False)
         scope = containers[0]
     items = rule.item(scope)
+    if rule.exclude is not None:
+        excluded = set(rule.exclude(scope))
+        items = [i for i in items if i not in excluded]
+    item_set = set(items)
+    keys: dict[lxml.html.HtmlElement, Comment] = {}
     thread = ThreadInfo(present=True, parsed_cleanly=True)
     out: list[Comment] = []
     for item in items:
         author_nodes = rule.author(item)
         author = inline_text(author_nodes[0]) if author_nodes else None
         text_nodes = rule.text(item)
+        if rule.nested:  # a reply's text is not its parent's
+            text_nodes = [n for n in text_nodes if _owner(n, item_set) is item]
+            author_nodes = [n for n in author_nodes if _owner(n, item_set) is item]
+            author = inline_text(author_nodes[0]) if author_nodes else None
         paragraphs = [p for n in text_nodes for p in _comment_text(n)]
         if rule.hidden is not None:
             paragraphs += [p for n in rule.hidden(item) for p in _comment_text(n)]
@@ -425,22 +443,40 @@ def _comments(tree: lxml.html.HtmlElement, rule: CommentRule, fetched_at: dateti
             reply_to = m.group(1).strip() if m else None
         key = cid or (str(number) if number is not None else
                       "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16])
-        out.append(Comment(id=cid, key=key, number=number, author=author, posted=posted, text=text,
-                           reply_to=reply_to))
+        comment = Comment(id=cid, key=key, number=number, author=author, posted=posted, text=text,
+                          reply_to=reply_to)
+        if rule.nested:
+            parent = _owner(item.getparent(), item_set) if item.getparent() is not None else None
+            if parent is not None and parent in keys:
+                comment.reply_to_key = keys[parent].key
+                comment.reply_to = comment.reply_to or keys[parent].author
+        keys[item] = comment
+        out.append(comment)
     _resolve_replies(out, newest_first=rule.numbered_newest_first)
     numbers = [c.number for c in out if c.number is not None]
+    paged = rule.pagination is not None and bool(rule.pagination(tree))
     if numbers:
         thread.first_number, thread.last_number = numbers[0], numbers[-1]
-        thread.complete = sorted(numbers) == list(range(1, max(numbers) + 1))
-    elif not out:
-        thread.complete = True  # a comment section showing no comments shows all of them
+        thread.complete = not paged and sorted(numbers) == list(range(1, max(numbers) + 1))
+    else:
+        # Without post numbers only the absence of pagination says the whole thread is shown.
+        thread.complete = not paged and (not out or rule.pagination is not None)
     return out, thread
+
+
+def _owner(node: lxml.html.HtmlElement | None, items: set[lxml.html.HtmlElement]) -> lxml.html.HtmlElement | None:
+    """The innermost comment item holding `node` (itself included)."""
+    while node is not None:
+        if node in items:
+            return node
+        node = node.getparent()
+    return None
 
 
 def _resolve_replies(comments: list[Comment], *, newest_first: bool) -> None:
     """reply_to_key: the nearest earlier comment by the named author."""
     for i, c in enumerate(comments):
-        if not c.reply_to:
+        if not c.reply_to or c.reply_to_key:
             continue
         name = c.reply_to.lower()
         older = comments[i + 1:] if newest_first else list(reversed(comments[:i]))
