@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import zstandard
-from sqlalchemy import exists, select
+from sqlalchemy import Integer, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -344,13 +344,35 @@ class _Row:
     data: bytes
 
 
-def _row(s: Session, digest: str) -> _Row | None:
-    r = s.execute(
-        select(Blob.digest, Blob.base_digest, Blob.codec, Blob.size, Blob.data).where(
-            Blob.digest == digest
+def _chain(s: Session, digest: str) -> list[_Row]:
+    """The blob and its bases down to the keyframe, in ONE query (a recursive CTE): a cold
+    restore is one round trip whatever the depth. Capped, so a cycle cannot loop forever."""
+    cap = POLICY.max_depth + 64
+    cols = (Blob.digest, Blob.base_digest, Blob.codec, Blob.size, Blob.data)
+    chain = select(*cols, literal(0, Integer).label("n")).where(Blob.digest == digest).cte(
+        "chain", recursive=True
+    )
+    chain = chain.union_all(
+        select(*cols, (chain.c.n + 1).label("n"))
+        .join(chain, Blob.digest == chain.c.base_digest)
+        .where(chain.c.n < cap)
+    )
+    rows = s.execute(
+        select(chain.c.digest, chain.c.base_digest, chain.c.codec, chain.c.size, chain.c.data).order_by(
+            chain.c.n
         )
-    ).first()
-    return _Row(r[0], r[1], r[2], int(r[3]), bytes(r[4])) if r is not None else None
+    ).all()
+    return [_Row(r[0], r[1], r[2], int(r[3]), bytes(r[4])) for r in rows]
+
+
+def _check_chain(digest: str, chain: list[_Row]) -> None:
+    if not chain:
+        raise BlobMissing(f"no blob {digest}")
+    last = chain[-1]
+    if last.base_digest is not None:
+        if len(chain) > POLICY.max_depth + 64:
+            raise BlobCorrupt(f"blob {digest}: its delta chain does not end (a cycle?)")
+        raise BlobMissing(f"blob {last.digest} is a delta of {last.base_digest}, which is missing")
 
 
 def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
@@ -367,23 +389,19 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
             _CACHE.forget(digest)
             raise BlobMissing(f"no blob {digest}")
         return cached
+    full = _chain(session, digest)
+    # Decode from the nearest link whose base is cached (a page's history read in order
+    # finds its previous capture's chain warm), else from the keyframe.
     chain: list[_Row] = []
-    want: str | None = digest
     base_payload: bytes | None = None
-    while want is not None:
-        row = _row(session, want)
-        if row is None:
-            if not chain:
-                raise BlobMissing(f"no blob {digest}")
-            raise BlobMissing(f"blob {chain[-1].digest} is a delta of {want}, which is missing")
+    for row in full:
         chain.append(row)
-        if len(chain) > POLICY.max_depth + 64:
-            raise BlobCorrupt(f"blob {digest}: its delta chain does not end (a cycle?)")
-        want = row.base_digest
-        if want is not None:
-            base_payload = _CACHE.get(want)
+        if row.base_digest is not None:
+            base_payload = _CACHE.get(row.base_digest)
             if base_payload is not None:
                 break
+    else:
+        _check_chain(digest, full)
     for row in reversed(chain):
         payload = _decode(row.digest, row.codec, row.data, row.size, base_payload)
         if (verify or row.digest != digest) and sha256_hex(payload) != row.digest:
@@ -432,18 +450,8 @@ def site_sibling_blob(session: Session, page_id: int) -> str | None:
 def restore_uncached(session: Session, digest: str) -> bytes:
     """Restore through the whole chain from the database alone, every link verified, the
     cache neither read nor filled (fixity checks must see the stored bytes, not a memory)."""
-    chain: list[_Row] = []
-    want: str | None = digest
-    while want is not None:
-        row = _row(session, want)
-        if row is None:
-            if not chain:
-                raise BlobMissing(f"no blob {digest}")
-            raise BlobMissing(f"blob {chain[-1].digest} is a delta of {want}, which is missing")
-        chain.append(row)
-        if len(chain) > POLICY.max_depth + 64:
-            raise BlobCorrupt(f"blob {digest}: its delta chain does not end (a cycle?)")
-        want = row.base_digest
+    chain = _chain(session, digest)
+    _check_chain(digest, chain)
     payload: bytes | None = None
     for row in reversed(chain):
         payload = _decode(row.digest, row.codec, row.data, row.size, payload)
