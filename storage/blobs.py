@@ -279,7 +279,12 @@ def encode(
     base, seq = choose_base(s, base_digest, sibling_digest)
     if base is None or base.digest in exclude:
         return _keyframe(payload)
-    base_payload = get_blob(s, base.digest)
+    try:
+        base_payload = get_blob(s, base.digest)
+    except BlobCorrupt:
+        # A damaged base must not stop the archive from taking new captures: store this one
+        # whole (verify reports the damage; new bytes never lean on it).
+        return _keyframe(payload)
     delta = compress_delta(payload, base_payload)
     # Does the delta pay? Only look when it is not obviously tiny (a cheap level-3 estimate
     # of the keyframe; most deltas are <2% of the payload and skip this).

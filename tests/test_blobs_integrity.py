@@ -205,3 +205,22 @@ def test_a_failed_rebase_changes_nothing(archive) -> None:
         after = {d: (b, n) for d, b, n in s.execute(select(Blob.digest, Blob.base_digest, Blob.depth))}
         assert after == before
     all_restore(archive, sent)
+
+
+def test_a_damaged_base_does_not_stop_new_captures(archive) -> None:
+    sent = store(archive, n_pages=2, rounds=4)
+    with archive.sessions.begin() as s:
+        root = s.scalar(select(Blob.digest).where(Blob.base_digest.is_(None)))
+        s.execute(update(Blob).where(Blob.digest == root).values(data=b"\x28\xb5\x2f\xfd garbage"))
+    new = {}
+    for _, cap in crawl(n_pages=2, rounds=5):
+        if cap.fetched_at.day == 5:  # the 5th round: new payloads whose bases cannot restore
+            new[archive.store_capture(cap, None).capture_id] = cap.payload
+    blobs.clear_cache()
+    with archive.sessions() as s:
+        for payload in new.values():
+            d = digest_of(payload)
+            assert s.scalar(select(Blob.is_keyframe).where(Blob.digest == d)) is True
+            assert get_blob(s, d) == payload
+        assert not integrity.verify(s).ok
+    assert len(sent) == 8
