@@ -247,7 +247,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from storage import queries
 
     with _read_session(args) as s:
-        data = {"totals": queries.totals(s), "storage": queries.storage_totals(s)}
+        data = {"totals": queries.totals(s), "storage": queries.storage_totals(s),
+                "failing_profiles": queries.failing_profiles(s)}
     if args.json:
         _print_json(data)
         return 0
@@ -255,6 +256,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(_table([[k, v] for k, v in t.items()], ["archive", "count"]))
     print()
     print(_table([[k, v] for k, v in st.items()], ["storage", "value"]))
+    if data["failing_profiles"]:
+        print()
+        print("FAILING PROFILES (their required fields stopped matching; captures kept, not versioned):")
+        print(_table([[f["profile"], f["captures"], f["first_failed"]["fetched_at"], f["first_failed"]["capture"],
+                       f["first_failed"]["url"]] for f in data["failing_profiles"]],
+                     ["profile", "captures", "first_failed", "capture", "url"]))
+        print("fix the profile (`pagetrail profiles check NAME URL`), then `pagetrail reparse`")
     return 0
 
 

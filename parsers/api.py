@@ -85,6 +85,7 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
             generic = extract_generic(tree, url, fetched_at, raw_text=text)
             generic.degraded = True
             generic.profile_hash = chosen.hash
+            generic.failed_profile = chosen.name
             generic.warnings.insert(0, f"profile {chosen.name}: required field(s) {', '.join(missing)} "
                                        "found nothing; generic extraction used, not versioned "
                                        "(fix the profile, then `pagetrail reparse`)")

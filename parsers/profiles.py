@@ -201,6 +201,7 @@ def load_profile(file: str | Path) -> Profile:
     r = _Reader(path)
     r.keys(data, _TOP_KEYS, "")
     site = r.keys(data.get("site", {}), _SITE_KEYS, "site")
+    lists = {k: r.strs(site, k, "site") for k in ("hosts", "url_patterns", "signature", "required", "volatile", "fallback")}
     fields: dict[str, FieldRule] = {}
     for name, spec in r.keys(data.get("fields", {}), set(METADATA_FIELDS), "fields").items():
         where = f"fields.{name}"
@@ -256,7 +257,6 @@ def load_profile(file: str | Path) -> Profile:
     related = None
     if "related" in data:
         related = r.sel(r.keys(data["related"], _RELATED_KEYS, "related"), "select", "related", required=True)
-    lists = {k: r.strs(site, k, "site") for k in ("hosts", "url_patterns", "signature", "required", "volatile", "fallback")}
     for key, allowed in (("required", REQUIRABLE), ("volatile", HASHED_FIELDS), ("fallback", METADATA_FIELDS)):
         for value in lists[key]:
             if value not in allowed:
@@ -536,3 +536,52 @@ def apply_profile(profile: Profile, tree: lxml.html.HtmlElement, url: str,
                       volatile=list(profile.volatile))
     missing = [f for f in profile.required if (not paragraphs if f == "body" else not getattr(md, f))]
     return page, missing
+
+
+# ---- explaining (for `pagetrail profiles check`) -------------------------------------------
+
+def _excerpt(nodes: list[Any], limit: int = 80) -> str:
+    if not nodes:
+        return ""
+    text = nodes[0] if isinstance(nodes[0], str) else inline_text(nodes[0])
+    text = fold_ws(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def explain_profile(profile: Profile, tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """What every selector of the profile matches on this page: count and a short excerpt."""
+    rows: list[dict[str, Any]] = []
+
+    def row(part: str, sel: Selector | None, scope: lxml.html.HtmlElement = tree) -> None:
+        if sel is None:
+            return
+        nodes = sel(scope)
+        rows.append({"part": part, "selector": sel.text, "count": len(nodes), "excerpt": _excerpt(nodes)})
+
+    for i, sel in enumerate(profile.signature):
+        row(f"site.signature[{i}]", sel)
+    for name, rule in profile.fields.items():
+        nodes = rule.select(tree)
+        excerpt = _value(nodes[0], rule.attr)[:80] if nodes else ""
+        rows.append({"part": f"fields.{name}", "selector": rule.select.text, "count": len(nodes), "excerpt": excerpt})
+    row("body.select", profile.body_select)
+    for i, sel in enumerate(profile.body_exclude):
+        row(f"body.exclude[{i}]", sel)
+    c = profile.comments
+    if c is not None:
+        row("comments.container", c.container)
+        items = c.item(tree)
+        row("comments.item", c.item)
+        if items:
+            for part in ("author", "text", "number", "date", "hidden", "id_select"):
+                sel = getattr(c, part)
+                if sel is not None:
+                    nodes = [n for it in items for n in sel(it)]
+                    rows.append({"part": f"comments.{part}", "selector": sel.text,
+                                 "count": len(nodes), "excerpt": _excerpt(nodes)})
+        row("comments.exclude", c.exclude)
+        row("comments.pagination", c.pagination)
+    for i, ad in enumerate(profile.ads):
+        row(f"ads[{i}] ({ad.kind})", ad.select)
+    row("related.select", profile.related)
+    return rows

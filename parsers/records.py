@@ -112,6 +112,8 @@ class ParsedPage:
     profile_hash: str | None = None
     # Hashed fields the profile marks volatile: left out of the content hash.
     volatile: list[str] = field(default_factory=list)
+    # The profile whose required fields failed, when `degraded`.
+    failed_profile: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ParsedPage JSON of DESIGN.md (exactly its keys, in its order)."""
@@ -137,6 +139,7 @@ class ParsedPage:
         degraded: bool = False,
         profile_hash: str | None = None,
         volatile: list[str] | None = None,
+        failed_profile: str | None = None,
     ) -> "ParsedPage":
         return cls(
             url=data["url"],
@@ -153,4 +156,5 @@ class ParsedPage:
             degraded=degraded,
             profile_hash=profile_hash,
             volatile=list(volatile or []),
+            failed_profile=failed_profile,
         )

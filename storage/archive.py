@@ -173,6 +173,7 @@ def add_derivation(s: Session, cap: Capture, parsed: ParsedPage, versioned: bool
         hash_version=HASH_VERSION,
         content_hash=content_hash(parsed, parsed.volatile) if versioned else None,
         degraded=parsed.degraded,
+        failed_profile=parsed.failed_profile,
         versioned=versioned,
         current=True,
         thread=thread_dict(parsed.thread),

@@ -159,6 +159,7 @@ class Derivation(Base):
     hash_version: Mapped[int]
     content_hash: Mapped[str | None] = mapped_column(String(80))
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_profile: Mapped[str | None] = mapped_column(String(100), index=True)  # when degraded: whose fields failed
     versioned: Mapped[bool] = mapped_column(Boolean, default=False)  # took part in versioning
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # the capture's newest derivation
     thread: Mapped[dict[str, Any]]

@@ -281,3 +281,31 @@ def storage_totals(s: Session) -> dict[str, int]:
         # Blobs stored whole (the rest are deltas of another blob; see storage.blobs).
         "keyframes": int(s.scalar(select(func.count()).select_from(Blob).where(Blob.is_keyframe.is_(True))) or 0),
     }
+
+
+def failing_profiles(s: Session) -> list[dict[str, Any]]:
+    """Profiles whose required fields stopped matching: per profile, how many captures are
+    currently degraded and the first one that failed (fixing the profile and running
+    `pagetrail reparse` clears them)."""
+    out = []
+    names = s.scalars(
+        select(Derivation.failed_profile)
+        .where(Derivation.current.is_(True), Derivation.failed_profile.is_not(None))
+        .distinct()
+    ).all()
+    for name in sorted(names):
+        base = (
+            select(Capture.id, Capture.requested_url, Capture.fetched_at)
+            .join(Derivation, Derivation.capture_id == Capture.id)
+            .where(Derivation.current.is_(True), Derivation.failed_profile == name)
+        )
+        first = s.execute(base.order_by(Capture.fetched_at, Capture.id).limit(1)).first()
+        last = s.execute(base.order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1)).first()
+        count = s.scalar(select(func.count()).select_from(base.subquery()))
+        out.append({
+            "profile": name,
+            "captures": int(count or 0),
+            "first_failed": {"capture": first[0], "url": first[1], "fetched_at": iso(first[2])},
+            "last_failed": {"capture": last[0], "url": last[1], "fetched_at": iso(last[2])},
+        })
+    return out

@@ -80,6 +80,7 @@ def same_as_current(current: Derivation | None, parsed: ParsedPage) -> bool:
         and current.parser_version == parsed.parser_version
         and current.profile_hash == parsed.profile_hash
         and current.degraded == parsed.degraded
+        and current.failed_profile == parsed.failed_profile
         and current.record == parsed.to_dict()
         and current.thread == thread_dict(parsed.thread)
     )
