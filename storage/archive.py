@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from parsers.hashing import HASH_VERSION, content_hash, fold
 from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
-from storage import faults, search
+from storage import faults, frontier, search
 from storage.blobs import delta_hints, put_blob
-from storage.interface import CaptureIn, StoredCapture
+from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
     AdObservation,
     Capture,
@@ -94,13 +94,55 @@ class Archive:
             )
 
     # ---- the unit of work -------------------------------------------------------------
-    def store_capture(self, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
+    def store_capture(
+        self,
+        capture: CaptureIn,
+        parsed: ParsedPage | None,
+        *,
+        done: FrontierDone | None = None,
+        discovered: list[Discovered] | None = None,
+        job_id: int | None = None,
+        max_total: int | None = None,
+    ) -> StoredCapture:
+        """Store the capture with everything derived from it, advance its frontier entry and
+        queue the links it revealed: one transaction, all or nothing."""
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
             result = store_capture_in(s, capture, parsed)
+            if done is not None:
+                frontier.finish(s, done, capture.fetched_at)
+            if discovered and job_id is not None:
+                frontier.enqueue(s, job_id, discovered, capture.fetched_at, run_id=capture.crawl_run_id,
+                                 max_total=max_total)
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")
         return result
+
+    # ---- the durable frontier (storage.frontier, each call its own transaction) ---------
+    def ensure_job(self, key: str, config: dict[str, Any]) -> int:
+        with self.sessions.begin() as s:
+            return frontier.ensure_job(s, key, config, utcnow())
+
+    def enqueue(self, job_id: int, urls: list[Discovered], *, force: bool = False,
+                run_id: int | None = None, max_total: int | None = None) -> int:
+        with self.sessions.begin() as s:
+            return frontier.enqueue(s, job_id, urls, utcnow(), force=force, run_id=run_id, max_total=max_total)
+
+    def lease(self, owner: str, limit: int, *, job_id: int | None = None) -> list[Leased]:
+        with self.sessions.begin() as s:
+            return frontier.lease(s, owner, utcnow(), limit, job_id=job_id)
+
+    def unfinished(self, job_id: int) -> int:
+        with self.sessions() as s:
+            return frontier.unfinished(s, job_id, utcnow())
+
+    def release(self, owner: str) -> int:
+        with self.sessions.begin() as s:
+            return frontier.release(s, owner)
+
+    def renew(self, owner: str, entry_ids: list[int]) -> None:
+        with self.sessions.begin() as s:
+            frontier.renew(s, owner, entry_ids, utcnow())
 
 
 def _upsert_ignore(s: Session, model: type, values: dict[str, Any], conflict: list[str]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,40 +21,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from parsers.urls import host_of
+from storage.interface import FrontierDone, Leased
 from storage.models import CrawlJob, FrontierEntry, HostState
+
+__all__ = ["FrontierDone", "Leased"]
 
 LEASE_SECONDS = 60  # a dead worker's URLs come back within this
 # How long a claimed host stays closed while its request is in flight (a worker that dies
 # mid-fetch blocks its host no longer than this).
 IN_FLIGHT_SECONDS = 120
-
-
-@dataclass
-class Leased:
-    id: int
-    job_id: int
-    url: str
-    host: str
-    depth: int
-    attempts: int
-    etag: str | None
-    last_modified: str | None
-    recrawl_seconds: float | None
-
-
-@dataclass
-class FrontierDone:
-    """How the fetch of a leased entry ended; applied in the capture's transaction."""
-
-    entry_id: int
-    owner: str
-    outcome: str  # the capture's outcome or error kind
-    next_fetch_at: datetime | None  # None: done for this job (one-shot crawls)
-    failed: bool = False
-    park: bool = False  # too many failures, or a long back-off: stop trying, report it
-    etag: str | None = None
-    last_modified: str | None = None
-    recrawl_seconds: float | None = None
 
 
 def job_key(kind: str, config: dict[str, Any]) -> str:
@@ -89,9 +63,12 @@ def enqueue(
     now: datetime,
     *,
     force: bool = False,
+    run_id: int | None = None,
+    max_total: int | None = None,
 ) -> int:
     """Queue URLs never queued for this job; returns how many were new. With force (seeds),
-    URLs already known are made due now again unless a live lease holds them."""
+    URLs already known are made due now again unless a live lease holds them. max_total caps
+    the job's entries (a crawl's --max-pages)."""
     if not urls:
         return 0
     known = set(
@@ -107,11 +84,14 @@ def enqueue(
     fresh = [
         {
             "job_id": job_id, "url": u, "host": host_of(u), "depth": d, "priority": p,
-            "state": "queued", "next_fetch_at": now, "attempts": 0,
+            "state": "queued", "next_fetch_at": now, "attempts": 0, "run_id": run_id,
         }
         for u, (d, p) in first.items()
         if u not in known
     ]
+    if max_total is not None:
+        have = int(s.scalar(select(func.count()).select_from(FrontierEntry).where(FrontierEntry.job_id == job_id)) or 0)
+        fresh = fresh[: max(0, max_total - have)]
     _insert_ignore(s, FrontierEntry, fresh, ["job_id", "url"])
     if force and known:
         s.execute(
@@ -121,7 +101,7 @@ def enqueue(
                 FrontierEntry.url.in_(known),
                 (FrontierEntry.state != "leased") | (FrontierEntry.lease_expires_at < now),
             )
-            .values(state="queued", next_fetch_at=now, attempts=0)
+            .values(state="queued", next_fetch_at=now, attempts=0, run_id=run_id)
         )
     return len(fresh)
 
@@ -154,7 +134,7 @@ def lease(
         r.state, r.lease_owner, r.lease_expires_at = "leased", owner, expires
         out.append(
             Leased(r.id, r.job_id, r.url, r.host, r.depth, r.attempts, r.etag, r.last_modified,
-                   r.recrawl_seconds)
+                   r.recrawl_seconds, r.run_id)
         )
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from parsers.records import ParsedPage
 
@@ -69,11 +69,67 @@ class StoredCapture:
     comments_removed: int = 0
 
 
+@dataclass
+class Leased:
+    """A frontier entry a worker holds (DESIGN.md: leases expire, then are taken again)."""
+
+    id: int
+    job_id: int
+    url: str
+    host: str
+    depth: int
+    attempts: int
+    etag: str | None = None
+    last_modified: str | None = None
+    recrawl_seconds: float | None = None
+    run_id: int | None = None
+
+
+@dataclass
+class FrontierDone:
+    """How the fetch of a leased entry ended; applied in the capture's transaction."""
+
+    entry_id: int
+    owner: str
+    outcome: str  # the capture's outcome or error kind
+    next_fetch_at: datetime | None  # None: done for this job (one-shot crawls)
+    failed: bool = False
+    park: bool = False  # too many failures, or a long back-off: stop trying, report it
+    etag: str | None = None
+    last_modified: str | None = None
+    recrawl_seconds: float | None = None
+
+
+# (normalized URL, depth, priority) of a discovered link
+Discovered = tuple[str, int, float]
+
+
 class ArchiveWriter(Protocol):
     def store_capture(
-        self, capture: CaptureIn, parsed: ParsedPage | None
+        self,
+        capture: CaptureIn,
+        parsed: ParsedPage | None,
+        *,
+        done: FrontierDone | None = None,
+        discovered: list[Discovered] | None = None,
+        job_id: int | None = None,
     ) -> StoredCapture: ...
 
     def start_run(self, kind: str, seeds: list[str]) -> int: ...
 
     def finish_run(self, run_id: int, stats: dict[str, int], status: str = "finished") -> None: ...
+
+
+class FrontierStore(ArchiveWriter, Protocol):
+    """The durable frontier as the crawler sees it (storage.archive.Archive implements it)."""
+
+    def ensure_job(self, key: str, config: dict[str, Any]) -> int: ...
+
+    def enqueue(self, job_id: int, urls: list[Discovered], *, force: bool = False,
+                run_id: int | None = None, max_total: int | None = None) -> int: ...
+
+    def lease(self, owner: str, limit: int, *, job_id: int | None = None) -> list[Leased]: ...
+
+    def unfinished(self, job_id: int) -> int: ...
+
+    def release(self, owner: str) -> int: ...

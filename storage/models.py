@@ -276,6 +276,7 @@ class FrontierEntry(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     recrawl_seconds: Mapped[float | None]  # adapted to the page's observed change rate
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))  # the run that queued it last
     __table_args__ = (
         UniqueConstraint("job_id", "url", name="uq_frontier_job_url"),
         Index("ix_frontier_due", "state", "next_fetch_at"),
@@ -322,3 +323,15 @@ class ScheduleFire(Base):
     fired_by: Mapped[str] = mapped_column(String(200))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
     __table_args__ = (UniqueConstraint("schedule_id", "fire_time", name="uq_fire_schedule_time"),)
+
+
+class LeaderLease(Base):
+    """Who leads a role (the scheduler): held while heartbeats renew it, taken over once it
+    expires. One mechanism on SQLite and PostgreSQL; covers process death, a lost connection
+    and a hung process alike (all stop the heartbeat)."""
+
+    __tablename__ = "leader_lease"
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]

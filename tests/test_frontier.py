@@ -108,3 +108,19 @@ def test_skip_locked_on_postgres(pg_url):
     assert len(got1) == 4 and len(got2) == 6
     assert not {g.id for g in got1} & {g.id for g in got2}
     engine.dispose()
+
+
+def test_leader_lease_one_holder_and_takeover(archive):
+    from storage import leader
+
+    with archive.sessions.begin() as s:
+        assert leader.try_acquire(s, "scheduler", "a", T0, ttl=10)
+    with archive.sessions.begin() as s:
+        assert not leader.try_acquire(s, "scheduler", "b", T0 + timedelta(seconds=5), ttl=10)
+        assert leader.try_acquire(s, "scheduler", "a", T0 + timedelta(seconds=6), ttl=10)  # heartbeat
+    with archive.sessions.begin() as s:
+        assert not leader.try_acquire(s, "scheduler", "b", T0 + timedelta(seconds=15), ttl=10)
+        assert leader.try_acquire(s, "scheduler", "b", T0 + timedelta(seconds=17), ttl=10)  # a stopped beating
+        assert leader.holder(s, "scheduler").owner == "b"
+        leader.release(s, "scheduler", "b")
+        assert leader.try_acquire(s, "scheduler", "c", T0 + timedelta(seconds=18), ttl=10)
