@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from crawler.fetcher import Fetcher, FetchResult
@@ -24,7 +26,8 @@ from crawler.robots import Robots
 from crawler.settings import FetchSettings
 from parsers.records import ParsedPage
 from parsers.urls import InvalidURL, host_of, normalize_url
-from storage.interface import ArchiveWriter, CaptureIn, StoredCapture
+from crawler.scope import Scope
+from storage.interface import ArchiveWriter, CaptureIn, FrontierDone, FrontierStore, Leased, StoredCapture
 
 ParseFn = Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]
 # Responses worth parsing; anything else is archived as bytes only.
@@ -40,6 +43,7 @@ class UrlOutcome:
     error_message: str | None = None
     revision: int | None = None
     capture_id: int | None = None
+    parked: bool = False  # given up on for now: too many failures or a long back-off
 
 
 @dataclass
@@ -68,6 +72,10 @@ class CrawlReport:
             if i.error_kind or i.outcome in ("error", "invalid_url", "gone"):
                 why = i.error_message or (f"HTTP {i.status}" if i.status else i.outcome)
                 lines.append(f"  {i.url}: {i.error_kind or i.outcome}: {why}")
+        parked = [i for i in self.items if i.parked]
+        if parked:
+            lines.append(f"{len(parked)} URL(s) parked (not retried in this crawl; run it again to retry):")
+            lines.extend(f"  {i.url}" for i in parked)
         return "\n".join(lines)
 
 
@@ -117,24 +125,25 @@ class Crawl:
         self.on_event = on_event
         self.stats: Counter[str] = Counter()
         self.run_id: int | None = None
-        self._store_queue: asyncio.Queue[tuple[CaptureIn, ParsedPage | None, asyncio.Future[StoredCapture]] | None]
+        self._store_queue: asyncio.Queue[tuple[CaptureIn, ParsedPage | None, dict[str, Any], asyncio.Future[StoredCapture]] | None]
 
     async def _writer_task(self) -> None:
         while True:
             item = await self._store_queue.get()
             if item is None:
                 return
-            capture, parsed, done = item
+            capture, parsed, extra, done = item
             try:
-                stored = await asyncio.to_thread(self.writer.store_capture, capture, parsed)
+                stored = await asyncio.to_thread(functools.partial(self.writer.store_capture, capture, parsed, **extra))
             except BaseException as exc:  # surfaced to the fetch that produced it
                 done.set_exception(exc)
             else:
                 done.set_result(stored)
 
-    async def store(self, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
+    async def store(self, capture: CaptureIn, parsed: ParsedPage | None, **extra: Any) -> StoredCapture:
+        """Queue for the one writer task; extra: done=, discovered=, job_id= for frontier crawls."""
         done: asyncio.Future[StoredCapture] = asyncio.get_running_loop().create_future()
-        await self._store_queue.put((capture, parsed, done))
+        await self._store_queue.put((capture, parsed, extra, done))
         return await done
 
     async def _parse(self, result: FetchResult) -> ParsedPage | None:
@@ -222,6 +231,176 @@ class Crawl:
         finally:
             await self._store_queue.put(None)
             await writer
+            report.stats = dict(self.stats)
+            report.seconds = time.monotonic() - t0
+            await asyncio.to_thread(self.writer.finish_run, self.run_id, report.stats, status)
+        return report
+
+
+@dataclass
+class RetryPolicy:
+    """How failed fetches are retried: exponential back-off with jitter, capped, then parked."""
+
+    max_attempts: int = 4  # failures in a row before a URL is parked
+    base_delay: float = 1.0  # seconds before the first retry; doubles each time
+    max_delay: float = 3600.0
+    # One-shot crawls do not wait out long back-offs: a retry further away than this parks the
+    # URL (reported); None waits (scheduled crawls).
+    park_beyond: float | None = 30.0
+
+    def delay(self, attempts: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        d = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        return d * (0.5 + random.random())  # jitter: no thundering herd of retries
+
+
+@dataclass
+class Recrawl:
+    """When a page is fetched again (scheduled crawls): shorter when it changes, longer when not."""
+
+    min_seconds: float = 3600.0
+    max_seconds: float = 30 * 86400.0
+    first_seconds: float = 86400.0
+
+    def next_interval(self, current: float | None, changed: bool) -> float:
+        cur = current or self.first_seconds
+        cur = cur / 2 if changed else cur * 1.5
+        return max(self.min_seconds, min(self.max_seconds, cur))
+
+
+def _failed(cap: CaptureIn) -> bool:
+    if cap.error_kind is not None:
+        return cap.error_kind not in ("robots", "private_address", "invalid_url")
+    return cap.status is not None and (cap.status == 429 or cap.status >= 500)
+
+
+class FrontierCrawl(Crawl):
+    """A crawl that takes its work from the durable frontier by lease (one job, or all jobs)."""
+
+    def __init__(self, *, store: FrontierStore, owner: str, scope: Scope | None = None,
+                 retry: RetryPolicy | None = None, recrawl: Recrawl | None = None,
+                 max_pages: int | None = None, poll: float = 0.5, **kw: Any) -> None:
+        super().__init__(writer=store, **kw)
+        self.store_ = store
+        self.owner = owner
+        self.scope = scope
+        self.retry = retry or RetryPolicy()
+        self.recrawl = recrawl
+        self.max_pages = max_pages
+        self.poll = poll
+        self.parked: list[UrlOutcome] = []
+
+    def _done(self, item: Leased, cap: CaptureIn, stored_outcome: str | None = None) -> FrontierDone:
+        now = datetime.now(timezone.utc)
+        failed = _failed(cap)
+        outcome = cap.error_kind or (f"http:{cap.status}" if cap.status else "none")
+        if failed:
+            attempts = item.attempts + 1
+            retry_after = retry_after_seconds(cap.header("retry-after"), now) if cap.status in (429, 503) else None
+            delay = self.retry.delay(attempts, retry_after)
+            park = attempts >= self.retry.max_attempts or (
+                self.retry.park_beyond is not None and delay > self.retry.park_beyond)
+            return FrontierDone(item.id, self.owner, outcome, None if park else now + timedelta(seconds=delay),
+                                failed=True, park=park)
+        etag, last_modified = cap.header("etag"), cap.header("last-modified")
+        if self.recrawl is None:  # one-shot: done with this URL
+            return FrontierDone(item.id, self.owner, outcome, None, etag=etag, last_modified=last_modified)
+        changed = cap.status is not None and 200 <= cap.status < 300 and cap.status != 304 and (
+            stored_outcome in (None, "new_revision"))
+        interval = self.recrawl.next_interval(item.recrawl_seconds, changed)
+        return FrontierDone(item.id, self.owner, outcome, now + timedelta(seconds=interval), etag=etag,
+                            last_modified=last_modified, recrawl_seconds=interval)
+
+    def _discovered(self, item: Leased, parsed: ParsedPage | None, cap: CaptureIn) -> list[tuple[str, int, float]]:
+        if self.scope is None or parsed is None or not (cap.status and 200 <= cap.status < 300):
+            return []
+        depth = item.depth + 1
+        out = []
+        for link in parsed.links:
+            url = self.scope.admits(link, depth)
+            if url is not None:
+                out.append((url, depth, -float(depth)))  # shallower first
+        return out
+
+    async def _process(self, fetcher: Fetcher, robots: Robots, item: Leased, report: CrawlReport) -> None:
+        conditional = {"etag": item.etag or "", "last_modified": item.last_modified or ""}
+        cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional)
+        cap.crawl_run_id = item.run_id or self.run_id
+        done = self._done(item, cap)
+        stored = await self.store(cap, parsed, done=done, discovered=self._discovered(item, parsed, cap),
+                                  job_id=item.job_id, max_total=self.max_pages)
+        self.count(cap, stored)
+        out = UrlOutcome(item.url, stored.outcome, cap.status, cap.error_kind, cap.error_message,
+                         stored.revision, stored.capture_id, parked=done.park)
+        report.items.append(out)
+        if done.park:
+            self.stats["parked"] += 1
+            self.parked.append(out)
+        elif done.failed:
+            self.stats["retries"] += 1
+        if self.on_event:
+            self.on_event({"event": "stored", "parked": done.park, **vars(out)})
+
+    async def run_job(self, job_id: int | None, *, one_shot: bool, stop: asyncio.Event | None = None,
+                      run_kind: str = "crawl", seeds: list[str] | None = None) -> CrawlReport:
+        """Lease, fetch, store until the job has nothing left (one_shot) or `stop` is set.
+        Seeds are queued for the job again (due now) at the start of the run."""
+        t0 = time.monotonic()
+        report = CrawlReport(run_id=None)
+        stop = stop or asyncio.Event()
+        self.run_id = await asyncio.to_thread(self.writer.start_run, run_kind, seeds or [])
+        report.run_id = self.run_id
+        if seeds and job_id is not None:
+            await asyncio.to_thread(functools.partial(
+                self.store_.enqueue, job_id, [(u, 0, 1.0) for u in seeds], force=True, run_id=self.run_id))
+        self._store_queue = asyncio.Queue()
+        writer = asyncio.create_task(self._writer_task())
+        in_flight: dict[asyncio.Task[None], Leased] = {}
+        status = "failed"
+
+        async def renew_leases() -> None:
+            while True:
+                await asyncio.sleep(20)
+                ids = [i.id for i in in_flight.values()]
+                if ids:
+                    await asyncio.to_thread(self.store_.renew, self.owner, ids)
+
+        renewer = asyncio.create_task(renew_leases())
+        try:
+            async with Fetcher(self.settings) as fetcher:
+                robots = Robots(fetcher)
+                while not stop.is_set():
+                    room = self.concurrency - len(in_flight)
+                    leased = []
+                    if room > 0:
+                        leased = await asyncio.to_thread(self.store_.lease, self.owner, room, job_id=job_id)
+                        for item in leased:
+                            task = asyncio.create_task(self._process(fetcher, robots, item, report))
+                            in_flight[task] = item
+                    if not in_flight:
+                        if one_shot and job_id is not None:
+                            if await asyncio.to_thread(self.store_.unfinished, job_id) == 0:
+                                break
+                        try:
+                            await asyncio.wait_for(stop.wait(), self.poll)
+                        except TimeoutError:
+                            pass
+                        continue
+                    done, _ = await asyncio.wait(in_flight, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        in_flight.pop(task)
+                        task.result()  # a storing error is a bug: surface it
+                if in_flight:  # stopping: let fetches under way finish and be stored
+                    await asyncio.gather(*in_flight)
+            status = "finished" if not stop.is_set() or one_shot else "stopped"
+        finally:
+            renewer.cancel()
+            for task in in_flight:
+                task.cancel()
+            await self._store_queue.put(None)
+            await writer
+            await asyncio.to_thread(self.store_.release, self.owner)  # anything not stored goes back
             report.stats = dict(self.stats)
             report.seconds = time.monotonic() - t0
             await asyncio.to_thread(self.writer.finish_run, self.run_id, report.stats, status)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -62,6 +63,35 @@ def _read_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return archive.sessions()
 
 
+# ---- progress -----------------------------------------------------------------------------
+
+def log_json_event(event: dict[str, Any]) -> None:
+    event = {"ts": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), **event}
+    print(json.dumps(event, default=str), file=sys.stderr, flush=True)
+
+
+class Progress:
+    """A one-line progress bar with rate and ETA on an interactive terminal."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.t0 = time.monotonic()
+
+    @classmethod
+    def maybe(cls) -> "Progress | None":
+        return cls() if sys.stderr.isatty() else None
+
+    def update(self, event: dict[str, Any]) -> None:
+        self.done += 1
+        elapsed = max(time.monotonic() - self.t0, 1e-6)
+        rate = self.done / elapsed
+        sys.stderr.write(f"\r{self.done} pages stored  {rate:.1f} pages/s  last: {str(event.get('url', ''))[:60]:<60}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
 # ---- verbs --------------------------------------------------------------------------------
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -82,7 +112,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         resolve=",".join(args.resolve) if args.resolve else None,
         user_agent=args.user_agent,
     )
-    report = crawl(settings, args.urls)
+    progress = None if (args.quiet or args.json or args.log_format == "json") else Progress.maybe()
+    on_event = log_json_event if args.log_format == "json" else (progress.update if progress else None)
+    report = crawl(settings, args.urls, follow=args.follow, scope=args.scope, allow=args.allow,
+                   deny=args.deny, max_depth=args.max_depth, max_pages=args.max_pages, on_event=on_event)
+    if progress:
+        progress.close()
+    if args.log_format == "json":
+        print(json.dumps({"event": "finished", **report.to_dict()["stats"], "run": report.run_id}), file=sys.stderr)
     if args.json:
         _print_json(report.to_dict() if hasattr(report, "to_dict") else report)
     elif not args.quiet:
@@ -324,7 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--allow-private-addresses", action="store_true",
                    help="allow loopback, private and link-local addresses")
     c.add_argument("--user-agent", help="User-Agent header (and robots.txt identity)")
+    c.add_argument("--follow", action="store_true", help="follow links within --scope (discovery)")
+    c.add_argument("--scope", default="same-host",
+                   help="with --follow: same-host (default: scheme, host, port), same-site, or prefix:URL")
+    c.add_argument("--allow", action="append", metavar="REGEX", help="with --follow: only URLs matching (repeatable)")
+    c.add_argument("--deny", action="append", metavar="REGEX", help="with --follow: never URLs matching (repeatable)")
+    c.add_argument("--max-depth", type=int, help="with --follow: links away from the seeds (default unlimited)")
+    c.add_argument("--max-pages", type=int, help="with --follow: URLs this crawl queues at most")
     c.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    c.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="json: one JSON object per stored capture on standard error (for services)")
     c.set_defaults(func=cmd_crawl)
 
     pa = sub.add_parser("parse", help="parse a saved page, no database",

@@ -14,7 +14,8 @@ from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _setti
 def _archive(args: argparse.Namespace, *, read_only: bool):  # type: ignore[no-untyped-def]
     from pagetrail.pipeline import open_archive
 
-    return open_archive(_settings(args), read_only=read_only)
+    # schedule changes write, but only into an archive that exists already (except `add`/`apply`)
+    return open_archive(_settings(args), must_exist=read_only)
 
 
 def _now():  # type: ignore[no-untyped-def]

@@ -131,7 +131,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
         return parsers.parse(content, url, headers=headers, fetched_at=fetched_at,
                              profile=forced, profiles=profiles)
 
-    archive = open_archive(_settings(args), read_only=True)
+    archive = open_archive(_settings(args), must_exist=True)
     report = reparse(archive, parse, urls=args.urls or None, site=args.site, since=since, force=args.force,
                      progress=None if args.json else print_progress)
     if args.json:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +22,17 @@ if TYPE_CHECKING:
     from parsers.profiles import Profile
 
 
-def open_archive(settings: Settings, *, read_only: bool = False) -> Archive:
-    """The archive named by settings.db. Read-only commands refuse a missing database."""
-    return Archive(open_engine(settings.db, must_exist=read_only))
+def open_archive(settings: Settings, *, read_only: bool = False, must_exist: bool | None = None) -> Archive:
+    """The archive named by settings.db. Read-only use refuses a missing database and, on
+    SQLite, reads without taking the write lock (readers never block the crawler)."""
+    must = read_only if must_exist is None else must_exist
+    return Archive(open_engine(settings.db, must_exist=must, read_only=read_only),
+                   lease_seconds=settings.lease_seconds)
+
+
+def worker_id() -> str:
+    """Who holds a lease: host, process and a random part (a restarted process is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def profiles_for(settings: Settings) -> dict[str, "Profile"]:
@@ -65,20 +76,38 @@ def crawl(
     kind: str = "crawl",
     archive: Archive | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    follow: bool = False,
+    scope: str = "same-host",
+    allow: list[str] | None = None,
+    deny: list[str] | None = None,
+    max_depth: int | None = None,
+    max_pages: int | None = None,
 ):  # type: ignore[no-untyped-def]
-    """Fetch, parse and archive these URLs now; returns the crawler's CrawlReport."""
-    from crawler.engine import run_crawl
+    """Fetch, parse and archive these URLs now (DESIGN.md, One-shot crawls).
+
+    The crawl is a job in the durable frontier keyed by its seeds and scope: running the same
+    crawl again fetches the seeds again and continues whatever it left unfinished; URLs it
+    already stored are not fetched again. With `follow`, links within the scope are queued.
+    """
+    from crawler.engine import FrontierCrawl
+    from crawler.scope import Scope
+    from parsers.urls import normalize_url
+    from storage.frontier import job_key
 
     archive = archive or open_archive(settings)
-    return asyncio.run(
-        run_crawl(
-            urls,
-            settings=settings.fetch_settings(),
-            writer=archive,
-            parse=make_parser(settings),
-            concurrency=settings.concurrency,
-            per_host=settings.per_host,
-            run_kind=kind,
-            on_event=on_event,
-        )
+    seeds = list(dict.fromkeys(normalize_url(u) for u in urls))
+    config = {"seeds": sorted(seeds), "follow": follow, "scope": scope, "allow": allow or [],
+              "deny": deny or [], "max_depth": max_depth, "max_pages": max_pages}
+    job_id = archive.ensure_job(job_key("crawl", config), config)
+    engine = FrontierCrawl(
+        store=archive,
+        owner=worker_id(),
+        scope=Scope(scope, seeds, allow or [], deny or [], max_depth) if follow else None,
+        max_pages=max_pages,
+        settings=settings.fetch_settings(),
+        parse=make_parser(settings),
+        concurrency=settings.concurrency,
+        per_host=settings.per_host,
+        on_event=on_event,
     )
+    return asyncio.run(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))

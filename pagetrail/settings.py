@@ -45,6 +45,9 @@ class Settings:
     allow_private_addresses: bool = field(
         default=False, metadata={"help": "allow loopback, private and link-local addresses"}
     )
+    lease_seconds: float = field(
+        default=60.0, metadata={"help": "a worker's hold on a URL; a dead worker's URLs return after this"}
+    )
     profiles_dir: str | None = field(
         default=None, metadata={"help": "a folder of extra site profiles (*.toml)"}
     )

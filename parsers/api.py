@@ -9,6 +9,7 @@ does not version.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urljoin
 from datetime import datetime
 
 from parsers.generic import extract_generic, extract_metadata
@@ -93,4 +94,24 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
         else:
             _fill_fallbacks(page, chosen, extract_metadata(tree, url))
     page.warnings = warnings + page.warnings
+    page.links = page_links(tree, url)
     return page
+
+
+def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Absolute http(s) links of the page, without fragments, each once, in document order."""
+    base = url
+    base_el = tree.find(".//base")
+    if base_el is not None and base_el.get("href"):
+        base = urljoin(url, base_el.get("href").strip())
+    out: dict[str, None] = {}
+    for a in tree.iter("a", "area"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        if "nofollow" in (a.get("rel") or "").lower().split():
+            continue
+        absolute = urljoin(base, href).split("#", 1)[0]
+        if absolute.startswith(("http://", "https://")):
+            out.setdefault(absolute, None)
+    return list(out)

@@ -114,6 +114,8 @@ class ParsedPage:
     volatile: list[str] = field(default_factory=list)
     # The profile whose required fields failed, when `degraded`.
     failed_profile: str | None = None
+    # Absolute http(s) links on the page, in document order (for discovery; not stored).
+    links: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ParsedPage JSON of DESIGN.md (exactly its keys, in its order)."""

@@ -47,6 +47,11 @@ from storage.models import (
 )
 
 
+def _short(value: str | None, limit: int = 40) -> str | None:
+    """Dates are ISO strings; a parser bug must not make PostgreSQL reject the whole capture."""
+    return value[:limit] if value else value
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -66,9 +71,10 @@ def is_versioned(capture: CaptureIn | Capture, parsed: ParsedPage | None) -> boo
 class Archive:
     """The archive on one database. Thread-safe: each call opens its own session."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lease_seconds: float = frontier.LEASE_SECONDS) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.lease_seconds = lease_seconds
 
     # ---- crawl runs -------------------------------------------------------------------
     def start_run(self, kind: str, seeds: list[str]) -> int:
@@ -130,7 +136,7 @@ class Archive:
 
     def lease(self, owner: str, limit: int, *, job_id: int | None = None) -> list[Leased]:
         with self.sessions.begin() as s:
-            return frontier.lease(s, owner, utcnow(), limit, job_id=job_id)
+            return frontier.lease(s, owner, utcnow(), limit, job_id=job_id, lease_seconds=self.lease_seconds)
 
     def unfinished(self, job_id: int) -> int:
         with self.sessions() as s:
@@ -142,7 +148,7 @@ class Archive:
 
     def renew(self, owner: str, entry_ids: list[int]) -> None:
         with self.sessions.begin() as s:
-            frontier.renew(s, owner, entry_ids, utcnow())
+            frontier.renew(s, owner, entry_ids, utcnow(), self.lease_seconds)
 
 
 def _upsert_ignore(s: Session, model: type, values: dict[str, Any], conflict: list[str]) -> None:
@@ -380,7 +386,7 @@ def advance_history(
                 last_seen=cap.fetched_at,
                 same_as=same_as,
                 title=parsed.metadata.title,
-                modified=parsed.metadata.modified,
+                modified=_short(parsed.metadata.modified),
             )
         s.add(rev)
         s.flush()
@@ -416,7 +422,7 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
                 site_comment_id=c.id,
                 number=c.number,
                 author=c.author,
-                posted=c.posted,
+                posted=_short(c.posted),
                 reply_to=c.reply_to,
                 reply_to_key=c.reply_to_key,
                 first_seen=at,

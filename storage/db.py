@@ -58,7 +58,7 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     url = normalize_db_url(url)
     try:
         parsed = make_url(url)
@@ -77,8 +77,10 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            # Writers take the write lock up front (no lock upgrade that could fail mid-way);
+            # readers start a deferred transaction and never block the crawler (WAL).
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -161,12 +163,12 @@ def check_schema(engine: Engine) -> None:
     )
 
 
-def open_engine(url: str, *, must_exist: bool = False) -> Engine:
+def open_engine(url: str, *, must_exist: bool = False, read_only: bool = False) -> Engine:
     """An engine on a ready archive.
 
-    must_exist: read-only commands refuse a database that does not exist (and never create
-    an empty SQLite file by looking). SQLite upgrades itself; PostgreSQL must be upgraded
-    explicitly.
+    must_exist: refuse a database that does not exist (and never create an empty SQLite file
+    by looking). read_only: on SQLite, transactions start deferred so readers never wait for
+    the write lock. SQLite upgrades itself; PostgreSQL must be upgraded explicitly.
     """
     url = normalize_db_url(url)
     path = sqlite_path(url)
@@ -198,4 +200,7 @@ def open_engine(url: str, *, must_exist: bool = False) -> Engine:
     except SQLAlchemyError:
         engine.dispose()
         raise
+    if read_only and engine.dialect.name == "sqlite":
+        engine.dispose()  # the schema is ready: readers get their own, lock-free engine
+        engine = make_engine(url, read_only=True)
     return engine

@@ -41,7 +41,8 @@ def site():
 
 
 def crawl(db_url: str, urls: list[str], kill_at: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PAGETRAIL_ALLOW_PRIVATE_ADDRESSES="true")
+    # a killed crawler's leases come back after lease_seconds: short here, so the rerun waits little
+    env = dict(os.environ, PAGETRAIL_ALLOW_PRIVATE_ADDRESSES="true", PAGETRAIL_LEASE_SECONDS="2")
     env.pop("PAGETRAIL_KILL_AT", None)
     if kill_at:
         env["PAGETRAIL_KILL_AT"] = kill_at
