@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import zstandard
-from sqlalchemy import Integer, exists, literal, select
+from sqlalchemy import Integer, bindparam, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -349,24 +349,28 @@ class _Row:
     data: bytes
 
 
-def _chain(s: Session, digest: str) -> list[_Row]:
-    """The blob and its bases down to the keyframe, in ONE query (a recursive CTE): a cold
-    restore is one round trip whatever the depth. Capped, so a cycle cannot loop forever."""
-    cap = POLICY.max_depth + 64
+def _chain_statement():  # type: ignore[no-untyped-def]
     cols = (Blob.digest, Blob.base_digest, Blob.codec, Blob.size, Blob.data)
-    chain = select(*cols, literal(0, Integer).label("n")).where(Blob.digest == digest).cte(
-        "chain", recursive=True
-    )
+    chain = select(*cols, literal(0, Integer).label("n")).where(
+        Blob.digest == bindparam("digest")
+    ).cte("chain", recursive=True)
     chain = chain.union_all(
         select(*cols, (chain.c.n + 1).label("n"))
         .join(chain, Blob.digest == chain.c.base_digest)
-        .where(chain.c.n < cap)
+        .where(chain.c.n < bindparam("cap"))
     )
-    rows = s.execute(
-        select(chain.c.digest, chain.c.base_digest, chain.c.codec, chain.c.size, chain.c.data).order_by(
-            chain.c.n
-        )
-    ).all()
+    c = chain.c
+    return select(c.digest, c.base_digest, c.codec, c.size, c.data).order_by(c.n)
+
+
+# Built once: constructing a recursive CTE costs more Python than running it on SQLite.
+_CHAIN = _chain_statement()
+
+
+def _chain(s: Session, digest: str) -> list[_Row]:
+    """The blob and its bases down to the keyframe, in ONE query (a recursive CTE): a cold
+    restore is one round trip whatever the depth. Capped, so a cycle cannot loop forever."""
+    rows = s.execute(_CHAIN, {"digest": digest, "cap": POLICY.max_depth + 64}).all()
     return [_Row(r[0], r[1], r[2], int(r[3]), bytes(r[4])) for r in rows]
 
 
