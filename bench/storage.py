@@ -72,9 +72,13 @@ class WarcTee:
     def finish_run(self, run_id: int, stats: dict[str, int], status: str = "finished") -> None:
         self.archive.finish_run(run_id, stats, status)
 
-    def store_capture(self, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # Everything else the crawler asks of its store (frontier jobs, leases) is the archive's.
+        return getattr(self.archive, name)
+
+    def store_capture(self, capture: CaptureIn, parsed: ParsedPage | None, **kw) -> StoredCapture:  # type: ignore[no-untyped-def]
         t = time.perf_counter()
-        result = self.archive.store_capture(capture, parsed)
+        result = self.archive.store_capture(capture, parsed, **kw)
         self.store_seconds += time.perf_counter() - t
         if capture.payload is not None and capture.status is not None:
             self._warc(capture)
