@@ -324,6 +324,17 @@ class FrontierCrawl(Crawl):
         return out
 
     async def _process(self, fetcher: Fetcher, robots: Robots, item: Leased, report: CrawlReport) -> None:
+        wait = self.slots.held_until(item.host) - time.monotonic()
+        if self.retry.park_beyond is not None and wait > self.retry.park_beyond:
+            # The host asked us to stay away (Retry-After) longer than a one-shot crawl waits:
+            # park the URL without a request, and say so.
+            done = FrontierDone(item.id, self.owner, "host_backoff", None, failed=True, park=True)
+            await asyncio.to_thread(self.store_.finish_entry, done)
+            out = UrlOutcome(item.url, "parked", error_kind="host_backoff", parked=True,
+                             error_message=f"{item.host} asked us to wait {wait:.0f} s more (Retry-After)")
+            report.items.append(out)
+            self.stats["parked"] += 1
+            return
         conditional = {"etag": item.etag or "", "last_modified": item.last_modified or ""}
         cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional)
         cap.crawl_run_id = item.run_id or self.run_id

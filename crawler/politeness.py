@@ -23,6 +23,10 @@ class HostSlots:
         """Keep the host closed until a monotonic time (Retry-After, back-off)."""
         self._hold[host] = max(self._hold.get(host, 0.0), until)
 
+    def held_until(self, host: str) -> float:
+        """The monotonic time a Retry-After or back-off keeps the host closed until (0: open)."""
+        return self._hold.get(host, 0.0)
+
     @asynccontextmanager
     async def slot(self, host: str, delay: float) -> AsyncIterator[None]:
         if host not in self._sems:

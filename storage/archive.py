@@ -146,6 +146,11 @@ class Archive:
         with self.sessions.begin() as s:
             return frontier.release(s, owner)
 
+    def finish_entry(self, done: FrontierDone) -> bool:
+        """Advance a frontier entry that ended without a capture (parked before any request)."""
+        with self.sessions.begin() as s:
+            return frontier.finish(s, done, utcnow())
+
     def renew(self, owner: str, entry_ids: list[int]) -> None:
         with self.sessions.begin() as s:
             frontier.renew(s, owner, entry_ids, utcnow(), self.lease_seconds)

@@ -199,16 +199,13 @@ def counts(s: Session, now: datetime, job_id: int | None = None) -> dict[str, in
 
 
 def unfinished(s: Session, job_id: int, now: datetime) -> int:
-    """Entries of a job still to fetch now: due, or leased (live or expired)."""
+    """Entries of a job still to fetch: queued (due now or at a retry time) or leased (live or
+    expired). One-shot crawls park what they would wait long for, so this drains."""
     return int(
         s.scalar(
             select(func.count())
             .select_from(FrontierEntry)
-            .where(
-                FrontierEntry.job_id == job_id,
-                ((FrontierEntry.state == "queued") & (FrontierEntry.next_fetch_at <= now))
-                | (FrontierEntry.state == "leased"),
-            )
+            .where(FrontierEntry.job_id == job_id, FrontierEntry.state.in_(("queued", "leased")))
         )
         or 0
     )
