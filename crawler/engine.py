@@ -280,7 +280,9 @@ class FrontierCrawl(Crawl):
 
     def __init__(self, *, store: FrontierStore, owner: str, scope: Scope | None = None,
                  retry: RetryPolicy | None = None, recrawl: Recrawl | None = None,
-                 max_pages: int | None = None, poll: float = 0.5, **kw: Any) -> None:
+                 max_pages: int | None = None, poll: float = 0.5,
+                 job_policy: Callable[[int], tuple[Scope | None, Recrawl | None, int | None]] | None = None,
+                 **kw: Any) -> None:
         super().__init__(writer=store, **kw)
         self.store_ = store
         self.owner = owner
@@ -290,9 +292,17 @@ class FrontierCrawl(Crawl):
         self.max_pages = max_pages
         self.poll = poll
         self.parked: list[UrlOutcome] = []
+        # For workers serving every job: each job's scope, recrawl bounds and page cap.
+        self.job_policy = job_policy
+
+    def _policy(self, job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
+        if self.job_policy is None:
+            return self.scope, self.recrawl, self.max_pages
+        return self.job_policy(job_id)
 
     def _done(self, item: Leased, cap: CaptureIn, stored_outcome: str | None = None) -> FrontierDone:
         now = datetime.now(timezone.utc)
+        recrawl = self._policy(item.job_id)[1]
         failed = _failed(cap)
         outcome = cap.error_kind or (f"http:{cap.status}" if cap.status else "none")
         if failed:
@@ -304,21 +314,22 @@ class FrontierCrawl(Crawl):
             return FrontierDone(item.id, self.owner, outcome, None if park else now + timedelta(seconds=delay),
                                 failed=True, park=park)
         etag, last_modified = cap.header("etag"), cap.header("last-modified")
-        if self.recrawl is None:  # one-shot: done with this URL
+        if recrawl is None:  # one-shot: done with this URL
             return FrontierDone(item.id, self.owner, outcome, None, etag=etag, last_modified=last_modified)
         changed = cap.status is not None and 200 <= cap.status < 300 and cap.status != 304 and (
             stored_outcome in (None, "new_revision"))
-        interval = self.recrawl.next_interval(item.recrawl_seconds, changed)
+        interval = recrawl.next_interval(item.recrawl_seconds, changed)
         return FrontierDone(item.id, self.owner, outcome, now + timedelta(seconds=interval), etag=etag,
                             last_modified=last_modified, recrawl_seconds=interval)
 
     def _discovered(self, item: Leased, parsed: ParsedPage | None, cap: CaptureIn) -> list[tuple[str, int, float]]:
-        if self.scope is None or parsed is None or not (cap.status and 200 <= cap.status < 300):
+        scope = self._policy(item.job_id)[0]
+        if scope is None or parsed is None or not (cap.status and 200 <= cap.status < 300):
             return []
         depth = item.depth + 1
         out = []
         for link in parsed.links:
-            url = self.scope.admits(link, depth)
+            url = scope.admits(link, depth)
             if url is not None:
                 out.append((url, depth, -float(depth)))  # shallower first
         return out
@@ -340,7 +351,7 @@ class FrontierCrawl(Crawl):
         cap.crawl_run_id = item.run_id or self.run_id
         done = self._done(item, cap)
         stored = await self.store(cap, parsed, done=done, discovered=self._discovered(item, parsed, cap),
-                                  job_id=item.job_id, max_total=self.max_pages)
+                                  job_id=item.job_id, max_total=self._policy(item.job_id)[2])
         self.count(cap, stored)
         out = UrlOutcome(item.url, stored.outcome, cap.status, cap.error_kind, cap.error_message,
                          stored.revision, stored.capture_id, parked=done.park)
@@ -391,7 +402,10 @@ class FrontierCrawl(Crawl):
                             in_flight[task] = item
                     if not in_flight:
                         if one_shot and job_id is not None:
-                            if await asyncio.to_thread(self.store_.unfinished, job_id) == 0:
+                            due_only = self._policy(job_id)[1] is not None  # a scheduled job's run
+                            left = await asyncio.to_thread(functools.partial(
+                                self.store_.unfinished, job_id, due_only=due_only))
+                            if left == 0:
                                 break
                         try:
                             await asyncio.wait_for(stop.wait(), self.poll)

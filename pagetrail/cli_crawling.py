@@ -184,7 +184,49 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule_run(args: argparse.Namespace) -> int:
+    from pagetrail.service import run_schedule_now
+
+    settings = _settings(args, per_host_delay=args.delay, allow_private_addresses=True if args.allow_private_addresses else None)
+    run_id, report = run_schedule_now(settings, args.name)
+    if run_id is None:
+        raise UserError(f"schedule {args.name} did not fire: unknown, paused, or fired this second already")
+    if args.json:
+        _print_json({"run": run_id, **(report.to_dict() if report else {})})
+    else:
+        print(f"schedule {args.name}: run {run_id}")
+        if report:
+            print(report.summary())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pagetrail.service import run_service
+
+    return run_service(_settings(args, per_host_delay=args.delay), scheduler=True, workers=not args.no_workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from pagetrail.service import run_service
+
+    return run_service(_settings(args, per_host_delay=args.delay), scheduler=False, workers=True)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    rn = sub.add_parser("run", help="the long-running service: scheduler and crawl workers",
+                        description="Run the scheduler (one leader across machines; standbys take over) "
+                        "and crawl workers. SIGTERM/SIGINT stop it gracefully.")
+    rn.add_argument("--no-workers", action="store_true", help="only the scheduler")
+    rn.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
+    _add_common(rn)
+    rn.set_defaults(func=cmd_run)
+    wk = sub.add_parser("worker", help="crawl workers only (any number, on any machine)",
+                        description="Run crawl workers that take due URLs from the archive's frontier by "
+                        "lease. Point several at one PostgreSQL archive to crawl from several machines.")
+    wk.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
+    _add_common(wk)
+    wk.set_defaults(func=cmd_worker)
+
     sc = sub.add_parser("schedule", help="scheduled crawls: add, list, pause, resume, remove, apply, export",
                         description="Scheduled crawls. The database is the source of truth; "
                         "`pagetrail run` fires them.")
@@ -231,6 +273,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ap.add_argument("file", metavar="FILE")
     _add_common(ap)
     ap.set_defaults(func=cmd_apply)
+
+    sr = ssub.add_parser("run", help="fire a schedule now and crawl that run",
+                         description="Fire a schedule now (recorded like any fire) and crawl that run in "
+                         "the foreground.")
+    sr.add_argument("name", metavar="NAME")
+    sr.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
+    sr.add_argument("--allow-private-addresses", action="store_true")
+    _add_common(sr)
+    _add_json(sr)
+    sr.set_defaults(func=cmd_schedule_run)
 
     ex = ssub.add_parser("export", help="print the schedules as TOML", description="Print the schedules as TOML.")
     ex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")

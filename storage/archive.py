@@ -138,9 +138,15 @@ class Archive:
         with self.sessions.begin() as s:
             return frontier.lease(s, owner, utcnow(), limit, job_id=job_id, lease_seconds=self.lease_seconds)
 
-    def unfinished(self, job_id: int) -> int:
+    def unfinished(self, job_id: int, *, due_only: bool = False) -> int:
         with self.sessions() as s:
-            return frontier.unfinished(s, job_id, utcnow())
+            return frontier.unfinished(s, job_id, utcnow(), due_only=due_only)
+
+    def job_id(self, key: str) -> int | None:
+        from storage.models import CrawlJob
+
+        with self.sessions() as s:
+            return s.scalar(select(CrawlJob.id).where(CrawlJob.key == key))
 
     def release(self, owner: str) -> int:
         with self.sessions.begin() as s:
@@ -150,6 +156,45 @@ class Archive:
         """Advance a frontier entry that ended without a capture (parked before any request)."""
         with self.sessions.begin() as s:
             return frontier.finish(s, done, utcnow())
+
+    def job_config(self, job_id: int) -> dict[str, Any]:
+        from storage.models import CrawlJob
+
+        with self.sessions() as s:
+            job = s.get(CrawlJob, job_id)
+            return dict(job.config) if job else {}
+
+    # ---- schedules and the scheduler leader (storage.schedules, storage.leader) ----------
+    def schedule_configs(self) -> dict[str, tuple[dict[str, Any], bool, datetime | None, datetime]]:
+        """name -> (config, paused, last fire time, created_at)."""
+        from storage import schedules
+
+        with self.sessions() as s:
+            return {r.name: (dict(r.config), r.paused, r.last_fire_at, r.created_at) for r in schedules.all_schedules(s)}
+
+    def fire_schedule(self, name: str, fire_time: datetime, owner: str, seeds: list[Discovered]) -> int | None:
+        from storage import schedules
+
+        with self.sessions.begin() as s:
+            return schedules.fire(s, name, fire_time, owner, utcnow(), seeds)
+
+    def finish_idle_runs(self) -> list[int]:
+        from storage import schedules
+
+        with self.sessions.begin() as s:
+            return schedules.finish_idle_runs(s, utcnow())
+
+    def lead(self, role: str, owner: str, ttl: float) -> bool:
+        from storage import leader
+
+        with self.sessions.begin() as s:
+            return leader.try_acquire(s, role, owner, utcnow(), ttl)
+
+    def resign(self, role: str, owner: str) -> None:
+        from storage import leader
+
+        with self.sessions.begin() as s:
+            leader.release(s, role, owner)
 
     def renew(self, owner: str, entry_ids: list[int]) -> None:
         with self.sessions.begin() as s:

@@ -198,14 +198,18 @@ def counts(s: Session, now: datetime, job_id: int | None = None) -> dict[str, in
     }
 
 
-def unfinished(s: Session, job_id: int, now: datetime) -> int:
-    """Entries of a job still to fetch: queued (due now or at a retry time) or leased (live or
-    expired). One-shot crawls park what they would wait long for, so this drains."""
+def unfinished(s: Session, job_id: int, now: datetime, *, due_only: bool = False) -> int:
+    """Entries of a job still to fetch: queued or leased (live or expired). One-shot crawls
+    park what they would wait long for, so this drains; a scheduled run (due_only) is done when
+    nothing is due now, whatever is queued for later recrawls."""
+    queued = FrontierEntry.state == "queued"
+    if due_only:
+        queued = queued & (FrontierEntry.next_fetch_at <= now)
     return int(
         s.scalar(
             select(func.count())
             .select_from(FrontierEntry)
-            .where(FrontierEntry.job_id == job_id, FrontierEntry.state.in_(("queued", "leased")))
+            .where(FrontierEntry.job_id == job_id, queued | (FrontierEntry.state == "leased"))
         )
         or 0
     )

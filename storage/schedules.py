@@ -88,3 +88,54 @@ def fires(s: Session, schedule_id: int) -> list[ScheduleFire]:
     return list(
         s.scalars(select(ScheduleFire).where(ScheduleFire.schedule_id == schedule_id).order_by(ScheduleFire.fire_time))
     )
+
+
+def fire(s: Session, name: str, fire_time: datetime, owner: str, now: datetime,
+         seeds: list[tuple[str, int, float]]) -> int | None:
+    """Claim a fire time and start its run in one transaction: the fire record, the run record
+    and the seeds queued (due now) in the schedule's frontier job. None when another machine
+    fired it already (or the schedule is gone or paused)."""
+    from storage import frontier
+    from storage.models import CrawlRun
+
+    row = s.scalar(select(Schedule).where(Schedule.name == name))
+    if row is None or row.paused:
+        return None
+    if not record_fire(s, row.id, fire_time, owner, now):
+        return None
+    run = CrawlRun(kind=f"schedule:{name}", seeds=[u for u, _, _ in seeds], started_at=now,
+                   status="running", stats={"fire_time": fire_time.isoformat()}, owner=owner)
+    s.add(run)
+    s.flush()
+    job_id = frontier.ensure_job(s, f"schedule:{name}", dict(row.config), now)
+    frontier.enqueue(s, job_id, seeds, now, force=True, run_id=run.id,
+                     max_total=row.config.get("max_pages"))
+    attach_run(s, row.id, fire_time, run.id)
+    return run.id
+
+
+def finish_idle_runs(s: Session, now: datetime) -> list[int]:
+    """Scheduled runs whose URLs are all fetched (none queued due, none leased) are finished,
+    with their figures counted from their captures."""
+    from sqlalchemy import func
+
+    from storage.models import Capture, CrawlRun, FrontierEntry
+
+    finished = []
+    for run in s.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.kind.like("schedule:%"))):
+        busy = s.scalar(select(func.count()).select_from(FrontierEntry).where(
+            FrontierEntry.run_id == run.id,
+            ((FrontierEntry.state == "queued") & (FrontierEntry.next_fetch_at <= now)) | (FrontierEntry.state == "leased")))
+        if busy:
+            continue
+        counts = dict(s.execute(select(Capture.outcome, func.count()).where(Capture.crawl_run_id == run.id)
+                                .group_by(Capture.outcome)).all())
+        parked = s.scalar(select(func.count()).select_from(FrontierEntry).where(
+            FrontierEntry.run_id == run.id, FrontierEntry.state == "parked")) or 0
+        run.stats = {**(run.stats or {}), "fetched": sum(counts.values()),
+                     "new_revisions": counts.get("new_revision", 0), "unchanged": counts.get("unchanged", 0),
+                     "not_modified": counts.get("not_modified", 0), "errors": counts.get("error", 0),
+                     "parked": int(parked)}
+        run.status, run.finished_at = "finished", now
+        finished.append(run.id)
+    return finished

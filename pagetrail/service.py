@@ -1,0 +1,103 @@
+"""`pagetrail run` (scheduler + workers) and `pagetrail worker` (workers only).
+
+Workers take due URLs of every job from the archive's frontier by lease; any number of them
+may run on any number of machines against one PostgreSQL archive. SIGTERM or SIGINT stops a
+service gracefully: fetches under way finish and are stored, leases not used are released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from functools import lru_cache
+
+from crawler.engine import CrawlReport, FrontierCrawl, Recrawl, RetryPolicy
+from crawler.scheduler import Scheduler
+from crawler.schedules import ScheduleSpec, parse_duration
+from crawler.scope import Scope
+from pagetrail.pipeline import make_parser, open_archive, worker_id
+from pagetrail.settings import Settings
+from storage.archive import Archive
+
+log = logging.getLogger("pagetrail.service")
+
+
+def job_policy_for(archive: Archive):  # type: ignore[no-untyped-def]
+    """job id -> (scope, recrawl bounds, page cap), from the job's stored config."""
+
+    @lru_cache(maxsize=1024)
+    def policy(job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
+        config = archive.job_config(job_id)
+        if "cron" in config or "every" in config:  # a schedule's job
+            spec = ScheduleSpec.from_config("job", config)
+            scope = Scope(spec.scope, list(spec.seeds) + ([spec.sitemap] if spec.sitemap else []),
+                          spec.allow, spec.deny, spec.max_depth)
+            recrawl = Recrawl(parse_duration(spec.min_recrawl), parse_duration(spec.max_recrawl),
+                              max(parse_duration(spec.min_recrawl), 86400.0))
+            return scope, recrawl, spec.max_pages
+        if config.get("follow"):
+            return (Scope(config["scope"], config["seeds"], config["allow"], config["deny"], config["max_depth"]),
+                    None, config.get("max_pages"))
+        return None, None, None
+
+    return policy
+
+
+async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop: asyncio.Event) -> CrawlReport:
+    crawl = FrontierCrawl(
+        store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=job_policy_for(archive),
+        settings=settings.fetch_settings(), parse=make_parser(settings),
+        concurrency=settings.concurrency, per_host=settings.per_host,
+    )
+    return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
+
+
+def run_service(settings: Settings, *, scheduler: bool = True, workers: bool = True) -> int:
+    archive = open_archive(settings, must_exist=False)
+    owner = worker_id()
+    sched = Scheduler(archive, owner, settings.fetch_settings()) if scheduler else None
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if sched:
+            sched.start()
+        try:
+            if workers:
+                await _serve_workers(settings, archive, owner, stop)
+            else:
+                await stop.wait()
+        finally:
+            if sched:
+                await asyncio.to_thread(sched.stop)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log.info("pagetrail %s started as %s on %s", "run" if scheduler else "worker", owner,
+             archive.engine.url.render_as_string(hide_password=True))
+    asyncio.run(main())
+    log.info("stopped cleanly")
+    return 0
+
+
+def run_schedule_now(settings: Settings, name: str) -> tuple[int | None, CrawlReport | None]:
+    """`schedule run NAME`: fire it now and crawl that run in the foreground."""
+    from datetime import datetime, timezone
+
+    archive = open_archive(settings, must_exist=True)
+    owner = worker_id()
+    sched = Scheduler(archive, owner, settings.fetch_settings())
+    run_id = sched.fire(name, datetime.now(timezone.utc).replace(microsecond=0))
+    if run_id is None:
+        return None, None
+    job_id = archive.job_id(f"schedule:{name}")
+    crawl = FrontierCrawl(
+        store=archive, owner=owner, job_policy=job_policy_for(archive),
+        settings=settings.fetch_settings(), parse=make_parser(settings),
+        concurrency=settings.concurrency, per_host=settings.per_host,
+    )
+    report = asyncio.run(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
+    archive.finish_idle_runs()
+    return run_id, report
