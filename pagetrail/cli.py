@@ -283,9 +283,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from storage import queries
 
+    from pagetrail.timeparse import utc_now
+
     with _read_session(args) as s:
         data = {"totals": queries.totals(s), "storage": queries.storage_totals(s),
                 "failing_profiles": queries.failing_profiles(s)}
+        data.update(queries.operations(s, utc_now()))
+    try:
+        from pagetrail.cli_crawling import schedule_rows
+
+        data["schedules"] = schedule_rows(_settings(args))
+    except ImportError:  # pragma: no cover
+        data["schedules"] = []
     if args.json:
         _print_json(data)
         return 0
@@ -293,6 +302,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(_table([[k, v] for k, v in t.items()], ["archive", "count"]))
     print()
     print(_table([[k, v] for k, v in st.items()], ["storage", "value"]))
+    print()
+    print(_table([[k, v] for k, v in data["frontier"].items()], ["frontier", "urls"]))
+    if data["schedules"]:
+        print()
+        print(_table([[r["name"], "paused" if r["paused"] else "active", r["next_run"] or "-", r["last_run"] or "-",
+                       r["last_result"] or "-"] for r in data["schedules"]],
+                     ["schedule", "state", "next_run", "last_run", "last_result"]))
+    if data["runs"]:
+        print()
+        print(_table([[r["run"], r["kind"], r["status"], r["started_at"], r["stats"].get("fetched", ""),
+                       r["stats"].get("new_revisions", ""), r["stats"].get("errors", "")] for r in data["runs"][:5]],
+                     ["run", "kind", "status", "started_at", "fetched", "new_revisions", "errors"]))
+    if data["recent_errors"]:
+        print()
+        print(_table([[e["fetched_at"], e["error_kind"] or f"HTTP {e['status']}", e["url"][:70]]
+                      for e in data["recent_errors"]], ["when", "error", "url"]))
     if data["failing_profiles"]:
         print()
         print("FAILING PROFILES (their required fields stopped matching; captures kept, not versioned):")

@@ -87,6 +87,13 @@ def _rows(archive) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     return out
 
 
+def schedule_rows(settings) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The schedules with next and last run, for `status`."""
+    from pagetrail.pipeline import open_archive
+
+    return _rows(open_archive(settings, read_only=True))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     rows = _rows(_archive(args, read_only=True))
     if args.json:

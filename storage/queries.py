@@ -309,3 +309,31 @@ def failing_profiles(s: Session) -> list[dict[str, Any]]:
             "last_failed": {"capture": last[0], "url": last[1], "fetched_at": iso(last[2])},
         })
     return out
+
+
+def operations(s: Session, now: datetime) -> dict[str, Any]:
+    """What operators watch: frontier state, per-host state, recent runs and errors."""
+    from storage import frontier
+    from storage.models import CrawlRun, HostState
+
+    hosts = [
+        {"host": h.host, "next_allowed_at": iso(h.next_allowed_at), "backoff_until": iso(h.backoff_until),
+         "failures": h.failures, "crawl_delay": h.crawl_delay}
+        for h in s.scalars(select(HostState).order_by(HostState.host).limit(100))
+    ]
+    runs = [
+        {"run": r.id, "kind": r.kind, "status": r.status, "started_at": iso(r.started_at),
+         "finished_at": iso(r.finished_at), "stats": r.stats}
+        for r in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(10))
+    ]
+    errors = [
+        {"capture": c.id, "url": c.requested_url, "fetched_at": iso(c.fetched_at), "status": c.status,
+         "error_kind": c.error_kind, "error": c.error_message}
+        for c in s.scalars(
+            select(Capture)
+            .where((Capture.error_kind.is_not(None)) | (Capture.status >= 500))
+            .order_by(Capture.fetched_at.desc(), Capture.id.desc())
+            .limit(10)
+        )
+    ]
+    return {"frontier": frontier.counts(s, now), "hosts": hosts, "runs": runs, "recent_errors": errors}
