@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,9 @@ def _load_target(target: str, args: argparse.Namespace) -> tuple[bytes, str, dic
             async with Fetcher(settings.fetch_settings()) as f:
                 return await f.fetch(target)
 
-        result = asyncio.run(get())
+        from pagetrail.pipeline import run_async
+
+        result = run_async(get())
         cap = result.capture
         if cap.error_kind or result.content is None:
             raise UserError(f"cannot fetch {target}: {cap.error_kind}: {cap.error_message}")

@@ -30,6 +30,19 @@ def open_archive(settings: Settings, *, read_only: bool = False, must_exist: boo
                    lease_seconds=settings.lease_seconds)
 
 
+def run_async(coro):  # type: ignore[no-untyped-def]
+    """asyncio.run, also from a thread that already runs an event loop (a notebook, an
+    embedding application, a test harness): then the coroutine runs in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def worker_id() -> str:
     """Who holds a lease: host, process and a random part (a restarted process is someone else)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -110,4 +123,4 @@ def crawl(
         per_host=settings.per_host,
         on_event=on_event,
     )
-    return asyncio.run(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))
+    return run_async(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))

@@ -16,7 +16,7 @@ from crawler.engine import CrawlReport, FrontierCrawl, Recrawl, RetryPolicy
 from crawler.scheduler import Scheduler
 from crawler.schedules import ScheduleSpec, parse_duration
 from crawler.scope import Scope
-from pagetrail.pipeline import make_parser, open_archive, worker_id
+from pagetrail.pipeline import make_parser, open_archive, run_async, worker_id
 from pagetrail.settings import Settings
 from storage.archive import Archive
 
@@ -98,6 +98,6 @@ def run_schedule_now(settings: Settings, name: str) -> tuple[int | None, CrawlRe
         settings=settings.fetch_settings(), parse=make_parser(settings),
         concurrency=settings.concurrency, per_host=settings.per_host,
     )
-    report = asyncio.run(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
+    report = run_async(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
     archive.finish_idle_runs()
     return run_id, report
