@@ -13,7 +13,6 @@ a unique (schedule, fire time): even two leaders by accident could not fire a ru
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from crawler.asyncrun import run_async
 from crawler.fetcher import Fetcher
 from crawler.schedules import ScheduleError, ScheduleSpec, parse_duration
 from crawler.settings import FetchSettings
@@ -67,7 +67,7 @@ def seeds_of(spec: ScheduleSpec, fetch: FetchSettings) -> list[Discovered]:
             newest = entries[0].lastmod if entries else None
             return [(e.url, 0, priority(e, newest)) for e in entries]
 
-        out.extend(asyncio.run(read()))
+        out.extend(run_async(read()))
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from typing import TYPE_CHECKING
+
+from crawler.asyncrun import run_async
 
 from parsers.records import ParsedPage
 from pagetrail.settings import Settings
@@ -28,19 +29,6 @@ def open_archive(settings: Settings, *, read_only: bool = False, must_exist: boo
     must = read_only if must_exist is None else must_exist
     return Archive(open_engine(settings.db, must_exist=must, read_only=read_only),
                    lease_seconds=settings.lease_seconds)
-
-
-def run_async(coro):  # type: ignore[no-untyped-def]
-    """asyncio.run, also from a thread that already runs an event loop (a notebook, an
-    embedding application, a test harness): then the coroutine runs in a thread of its own."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def worker_id() -> str:
