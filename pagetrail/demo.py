@@ -10,6 +10,8 @@ own demo.db.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -133,16 +135,18 @@ def run_demo(db: str = "sqlite:///demo.db", rounds: int = 4, port: int = 8642) -
         _say("=" * 78)
         _say(f"$ pagetrail diff {liver} --db {db}")
         cli(["diff", liver, "--db", db])
+    # the command as this shell can run it (`make demo` runs .venv/bin/pagetrail)
+    me = "pagetrail" if shutil.which("pagetrail") else os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("pagetrail") else "pagetrail"
     _say()
     _say("=" * 78)
     _say(f"demo finished in {time.monotonic() - t0:.1f} s. Explore the archive it made:")
-    _say(f"  pagetrail history {liver} --db {db}")
-    _say(f"  pagetrail show {liver} --at 2019-01-01 --db {db}    (before the first capture: nothing, and why)")
-    _say(f"  pagetrail show {liver} --json --db {db}")
-    _say(f"  pagetrail diff {liver} --from 1 --to 2 --json --db {db}")
-    _say(f"  pagetrail search magnesium --db {db}")
-    _say(f"  pagetrail status --db {db}")
-    _say(f"  pagetrail serve --db {db}      (then open http://127.0.0.1:8080/)")
+    _say(f"  {me} history {liver} --db {db}")
+    _say(f"  {me} show {liver} --at 2019-01-01 --db {db}    (before the first capture: nothing, and why)")
+    _say(f"  {me} show {liver} --json --db {db}")
+    _say(f"  {me} diff {liver} --from 1 --to 2 --json --db {db}")
+    _say(f"  {me} search magnesium --db {db}")
+    _say(f"  {me} status --db {db}")
+    _say(f"  {me} serve --db {db}      (then open http://127.0.0.1:8080/)")
     _say("(the sample site is gone now; its pages live on in the archive)")
     return 0
 
