@@ -1,5 +1,7 @@
 """Per-host politeness inside one process: at most `per_host` requests in flight per host, and
-the delay counted from the END of one response to the START of the next request to that host.
+the delay counted from the END of one response to the START of the next request to that host;
+with a delay set, a host that answers slowly gets at least its last response time between
+requests (the delay adapts to the host).
 (Across processes and machines the archive's host claims do the same: storage/frontier.py.)
 """
 
@@ -18,6 +20,7 @@ class HostSlots:
         self._gates: dict[str, asyncio.Lock] = {}
         self._next_start: dict[str, float] = {}  # monotonic: politeness delay
         self._hold: dict[str, float] = {}  # monotonic: Retry-After, back-off
+        self._last_took: dict[str, float] = {}  # seconds the host's last response took
 
     def hold_off(self, host: str, until: float) -> None:
         """Keep the host closed until a monotonic time (Retry-After, back-off)."""
@@ -41,8 +44,15 @@ class HostSlots:
                     await asyncio.sleep(wait)
                 if self.per_host > 1:  # several in flight: space their starts by the delay
                     self._next_start[host] = time.monotonic() + delay
+            started = time.monotonic()
             try:
                 yield
             finally:
+                ended = time.monotonic()
+                took = ended - started
+                self._last_took[host] = took
+                # A slow host is a busy host: when a delay is set at all, wait at least as long
+                # as its last response took (capped), so a struggling server gets air.
+                effective = max(delay, min(took, 30.0)) if delay > 0 else 0.0
                 if self.per_host == 1:  # one in flight: the delay runs from this response's end
-                    self._next_start[host] = time.monotonic() + delay
+                    self._next_start[host] = ended + effective

@@ -259,3 +259,36 @@ def test_the_engine_never_stops_on_failures(site):
     assert {i.outcome for i in report.items if i.url == "not a url"} == {"invalid_url"}
     parsed = [p for c, p in writer.stored if c.status == 200]
     assert parsed[0].body.text == "<p>fine</p>"
+
+
+def test_invalid_chunking_is_recorded(site):
+    def bad_chunks(sock):
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5\r\nhello\r\nZZZ\r\nnot a chunk\r\n")
+
+    site["/chunks"] = Reply(raw=bad_chunks)
+    c = fetch(site.base + "/chunks").capture
+    assert c.status == 200 and c.error_kind in ("protocol", "read") and c.truncated
+
+
+def test_endless_body_is_cut_at_the_limit(site):
+    def endless(sock):
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n")
+        try:
+            while True:
+                sock.sendall(b"<p>more</p>" * 1000)
+        except OSError:
+            pass
+
+    site["/endless"] = Reply(raw=endless)
+    c = fetch(site.base + "/endless", max_body_bytes=200_000).capture
+    assert c.truncated and len(c.payload) == 200_000
+
+
+def test_delay_adapts_to_a_slow_host(site):
+    for i in range(3):
+        site[f"/s{i}"] = Reply(200, b"<p>slow</p>", {"Content-Type": "text/html"}, delay=0.4)
+    crawl([site.base + f"/s{i}" for i in range(3)], per_host_delay=0.1)
+    hits = sorted((h for h in site.log if h.path.startswith("/s")), key=lambda h: h.start)
+    # a host that takes 0.4 s to answer gets at least that long between requests, not just 0.1 s
+    assert min(b.start - a.end for a, b in zip(hits, hits[1:])) >= 0.39
