@@ -85,5 +85,14 @@ class Robots:
         return float(delay) if delay is not None else None
 
     async def sitemaps(self, url: str) -> list[str]:
+        """The Sitemap: URLs robots.txt lists (normalized; others dropped)."""
+        from parsers.urls import InvalidURL, normalize_url
+
         entry = await self._entry(url)
-        return list(entry.rules.sitemaps) if entry.rules is not None else []
+        out = []
+        for m in (entry.rules.sitemaps if entry.rules is not None else []):
+            try:
+                out.append(normalize_url(m))
+            except InvalidURL:
+                continue
+        return out

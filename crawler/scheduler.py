@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.asyncrun import run_async
 from crawler.fetcher import Fetcher
+from crawler.robots import Robots
 from crawler.schedules import ScheduleError, ScheduleSpec, parse_duration
 from crawler.settings import FetchSettings
 from crawler.sitemaps import priority, read_sitemaps
@@ -43,7 +44,8 @@ class ScheduleStore(Protocol):
 
 
 def seeds_of(spec: ScheduleSpec, fetch: FetchSettings) -> list[Discovered]:
-    """The URLs a run starts from: seeds, a seed file, and a sitemap's pages (newest first)."""
+    """The URLs a run starts from: seeds, a seed file, the given sitemap's pages and those of the
+    sitemaps the seeds' robots.txt lists (newest lastmod first)."""
     out: list[Discovered] = [(u, 0, 1.0) for u in spec.seeds]
     if spec.seed_file:
         from parsers.urls import InvalidURL, normalize_url
@@ -60,13 +62,17 @@ def seeds_of(spec: ScheduleSpec, fetch: FetchSettings) -> list[Discovered]:
                     out.append((normalize_url(line), 0, 1.0))
                 except InvalidURL:
                     log.warning("schedule %s: skipped %r in %s", spec.name, line, spec.seed_file)
-    if spec.sitemap:
-        async def read() -> list[Discovered]:
-            async with Fetcher(fetch) as f:
-                entries = await read_sitemaps(f, [spec.sitemap])  # type: ignore[list-item]
-            newest = entries[0].lastmod if entries else None
-            return [(e.url, 0, priority(e, newest)) for e in entries]
+    async def read() -> list[Discovered]:
+        async with Fetcher(fetch) as f:
+            maps = [spec.sitemap] if spec.sitemap else []
+            robots = Robots(f)
+            for origin in dict.fromkeys(Robots.origin(u) for u, _, _ in out):
+                maps.extend(await robots.sitemaps(origin + "/"))  # Sitemap: lines of robots.txt
+            entries = await read_sitemaps(f, maps) if maps else []
+        newest = entries[0].lastmod if entries else None
+        return [(e.url, 0, priority(e, newest)) for e in entries]
 
+    if spec.sitemap or out:
         out.extend(run_async(read()))
     return out
 

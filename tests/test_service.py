@@ -70,8 +70,19 @@ def test_schedule_run_with_sitemap_and_follow(db_url, capsys, monkeypatch):
         out = json.loads(cli(capsys, "schedule", "run", "smallsite", "--json", "--db", db_url))
         fetched = {u["url"].rsplit("/", 1)[1] for u in out["urls"]}
         assert fetched == {"p0", "p1", "p2"}  # the sitemap's pages (they link nowhere)
-        (row,) = json.loads(cli(capsys, "schedule", "list", "--json", "--db", db_url))
-        assert row["last_result"] == "finished" and row["last_stats"]["fetched"] == 3
+
+        # robots.txt's Sitemap: lines are read too, for schedules with seeds
+        site["/robots.txt"] = Reply(200, f"User-agent: *\nSitemap: {base}/sitemap.xml\n".encode(),
+                                    {"Content-Type": "text/plain"})
+        site["/lonely"] = html("<html><body><article><p>A page that links nowhere, long enough to be a body, "
+                               "with a comma.</p></article></body></html>")
+        cli(capsys, "schedule", "add", "viarobots", "--seeds", base + "/lonely", "--every", "1d",
+            "--max-depth", "0", "--db", db_url)
+        out = json.loads(cli(capsys, "schedule", "run", "viarobots", "--json", "--db", db_url))
+        assert {u["url"].rsplit("/", 1)[1] for u in out["urls"]} == {"lonely", "p0", "p1", "p2"}
+        row = json.loads(cli(capsys, "schedule", "list", "--json", "--db", db_url))[0]
+        assert row["name"] == "smallsite" and row["last_result"] == "finished"
+        assert row["last_stats"]["fetched"] == 3
         assert row["last_run"] is not None and row["next_run"] is not None
     finally:
         server.close()
