@@ -34,7 +34,7 @@ def run(dataset: str, data_dir: Path, extractor: str, tools: Path, limit: int | 
     if limit:
         cmd += ["--limit", str(limit)]
     subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    (result,) = list(out.glob(f"{dataset}__*.json"))
+    (result,) = list(out.glob("*.json"))  # the harness names it after the data folder
     data = json.loads(result.read_text())
     result.unlink()
     return data
