@@ -172,7 +172,14 @@ class Crawl:
         delay = max(self.settings.per_host_delay, await robots.crawl_delay(url) or 0.0)
         host = host_of(url)
         async with self.slots.slot(host, delay):
-            result = await fetcher.fetch(url, conditional=conditional)
+            shared = getattr(self, "shared_politeness", False)
+            if shared:
+                await self._shared_slot(host)  # type: ignore[attr-defined]
+            try:
+                result = await fetcher.fetch(url, conditional=conditional)
+            finally:
+                if shared:
+                    await asyncio.to_thread(self.store_.host_done, host, delay)  # type: ignore[attr-defined]
         cap = result.capture
         if cap.status in (429, 503):
             wait = retry_after_seconds(cap.header("retry-after"), datetime.now(timezone.utc))
@@ -282,7 +289,7 @@ class FrontierCrawl(Crawl):
                  retry: RetryPolicy | None = None, recrawl: Recrawl | None = None,
                  max_pages: int | None = None, poll: float = 0.5,
                  job_policy: Callable[[int], tuple[Scope | None, Recrawl | None, int | None]] | None = None,
-                 **kw: Any) -> None:
+                 shared_politeness: bool = False, **kw: Any) -> None:
         super().__init__(writer=store, **kw)
         self.store_ = store
         self.owner = owner
@@ -294,6 +301,17 @@ class FrontierCrawl(Crawl):
         self.parked: list[UrlOutcome] = []
         # For workers serving every job: each job's scope, recrawl bounds and page cap.
         self.job_policy = job_policy
+        # Several workers (processes, machines) on one archive: the per-host delay is claimed in
+        # the database, so it holds across all of them.
+        self.shared_politeness = shared_politeness
+
+    async def _shared_slot(self, host: str) -> None:
+        while True:
+            again = await asyncio.to_thread(self.store_.claim_host, host)
+            if again is None:
+                return
+            wait = (again - datetime.now(timezone.utc)).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.01), 5.0))
 
     def _policy(self, job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
         if self.job_policy is None:
@@ -381,9 +399,12 @@ class FrontierCrawl(Crawl):
         in_flight: dict[asyncio.Task[None], Leased] = {}
         status = "failed"
 
+        # Renew held leases well before they expire (URLs waiting for a busy host included).
+        renew_every = max(0.5, float(getattr(self.store_, "lease_seconds", 60.0)) / 3)
+
         async def renew_leases() -> None:
             while True:
-                await asyncio.sleep(20)
+                await asyncio.sleep(renew_every)
                 ids = [i.id for i in in_flight.values()]
                 if ids:
                     await asyncio.to_thread(self.store_.renew, self.owner, ids)

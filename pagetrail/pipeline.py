@@ -105,6 +105,8 @@ def crawl(
         owner=worker_id(),
         scope=Scope(scope, seeds, allow or [], deny or [], max_depth) if follow else None,
         max_pages=max_pages,
+        # on a shared archive, workers elsewhere may crawl the same hosts: claim them there
+        shared_politeness=archive.engine.dialect.name == "postgresql",
         settings=settings.fetch_settings(),
         parse=make_parser(settings),
         concurrency=settings.concurrency,

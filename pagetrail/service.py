@@ -47,6 +47,7 @@ def job_policy_for(archive: Archive):  # type: ignore[no-untyped-def]
 async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop: asyncio.Event) -> CrawlReport:
     crawl = FrontierCrawl(
         store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=job_policy_for(archive),
+        shared_politeness=True,
         settings=settings.fetch_settings(), parse=make_parser(settings),
         concurrency=settings.concurrency, per_host=settings.per_host,
     )
@@ -94,7 +95,7 @@ def run_schedule_now(settings: Settings, name: str) -> tuple[int | None, CrawlRe
         return None, None
     job_id = archive.job_id(f"schedule:{name}")
     crawl = FrontierCrawl(
-        store=archive, owner=owner, job_policy=job_policy_for(archive),
+        store=archive, owner=owner, job_policy=job_policy_for(archive), shared_politeness=True,
         settings=settings.fetch_settings(), parse=make_parser(settings),
         concurrency=settings.concurrency, per_host=settings.per_host,
     )

@@ -152,6 +152,17 @@ class Archive:
         with self.sessions.begin() as s:
             return frontier.release(s, owner)
 
+    def claim_host(self, host: str) -> datetime | None:
+        """Take the right to start a request to `host` now (None), or learn when to ask again."""
+        with self.sessions.begin() as s:
+            # held while the request is in flight, no longer than a lease: a worker that dies
+            # mid-fetch blocks its host no longer than it blocks its URL
+            return frontier.claim_host(s, host, utcnow(), hold=self.lease_seconds)
+
+    def host_done(self, host: str, delay: float) -> None:
+        with self.sessions.begin() as s:
+            frontier.host_done(s, host, utcnow(), delay)
+
     def finish_entry(self, done: FrontierDone) -> bool:
         """Advance a frontier entry that ended without a capture (parked before any request)."""
         with self.sessions.begin() as s:

@@ -217,7 +217,7 @@ def unfinished(s: Session, job_id: int, now: datetime, *, due_only: bool = False
 
 # ---- per-host politeness -------------------------------------------------------------------
 
-def claim_host(s: Session, host: str, now: datetime) -> datetime | None:
+def claim_host(s: Session, host: str, now: datetime, hold: float = IN_FLIGHT_SECONDS) -> datetime | None:
     """Try to take the right to start a request to `host` now. Returns None when claimed,
     else the time the host is next allowed (someone else is fetching, or the delay runs)."""
     _insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
@@ -225,7 +225,7 @@ def claim_host(s: Session, host: str, now: datetime) -> datetime | None:
         update(HostState)
         .where(HostState.host == host, HostState.next_allowed_at <= now)
         .where((HostState.backoff_until.is_(None)) | (HostState.backoff_until <= now))
-        .values(next_allowed_at=now + timedelta(seconds=IN_FLIGHT_SECONDS))
+        .values(next_allowed_at=now + timedelta(seconds=hold))
     )
     if result.rowcount == 1:
         return None

@@ -137,3 +137,39 @@ def test_kill_9_of_run_mid_crawl_then_restart(db_url, capsys):
         assert fires[0] == fires[1] >= 1  # no fire time fired twice
     finally:
         server.close()
+
+
+def test_two_workers_share_one_hosts_delay_on_postgres(pg_url, capsys):
+    """Two worker processes and a scheduler on one PostgreSQL archive: every page stored once,
+    and the server's log shows no gap under the per-host delay between any two requests."""
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    engine.dispose()
+    site = make_site()
+    server = LocalServer(site)
+    env = dict(os.environ, PAGETRAIL_ALLOW_PRIVATE_ADDRESSES="true", PAGETRAIL_LEASE_SECONDS="5",
+               PAGETRAIL_PER_HOST_DELAY="0.2", PAGETRAIL_CONCURRENCY="4")
+    procs = []
+    try:
+        cli(capsys, "schedule", "add", "shared", "--seeds", server.base_url + "/", "--every", "1h",
+            "--max-depth", "1", "--db", pg_url)
+        for verb in ("worker", "worker"):
+            procs.append(subprocess.Popen([sys.executable, "-m", "pagetrail.cli", verb, "--db", pg_url], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        fired = subprocess.run([sys.executable, "-m", "pagetrail.cli", "schedule", "run", "shared", "--db", pg_url,
+                                "--json"], env=env, capture_output=True, text=True, timeout=120)
+        assert fired.returncode == 0, fired.stderr
+        assert _wait_for(lambda: len({k for k in captures_per_url(pg_url) if k.startswith("p")}) == PAGES, 90)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outputs = [p.communicate(timeout=60)[0] for p in procs]
+        server.close()
+    assert all(p.returncode == 0 for p in procs), outputs
+    per_url = captures_per_url(pg_url)
+    assert all(n == 1 for u, n in per_url.items() if u.startswith("p"))  # each page once
+    hits = sorted((h for h in site.log if h.path.startswith("/p") or h.path == "/"), key=lambda h: h.start)
+    gaps = [b.start - a.end for a, b in zip(hits, hits[1:])]
+    assert min(gaps) >= 0.19, sorted(gaps)[:5]
