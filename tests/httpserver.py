@@ -31,7 +31,7 @@ def html(body: str, status: int = 200, **headers: str) -> Reply:
 
 
 def gzipped(body: bytes, content_type: str = "text/html; charset=utf-8") -> Reply:
-    return Reply(200, gzip.compress(body), {"Content-Type": content_type, "Content-Encoding": "gzip"})
+    return Reply(200, gzip.compress(body, mtime=0), {"Content-Type": content_type, "Content-Encoding": "gzip"})
 
 
 @dataclass
