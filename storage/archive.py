@@ -23,8 +23,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.hashing import HASH_VERSION, content_hash, fold
@@ -32,6 +30,7 @@ from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, frontier, search
 from storage.blobs import delta_hints, put_blob
+from storage.sqlutil import insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
     AdObservation,
@@ -212,16 +211,10 @@ class Archive:
             frontier.renew(s, owner, entry_ids, utcnow(), self.lease_seconds)
 
 
-def _upsert_ignore(s: Session, model: type, values: dict[str, Any], conflict: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING, so concurrent workers never fail on a race."""
-    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(ins(model).values(**values).on_conflict_do_nothing(index_elements=conflict))
-
-
 def _site_for(s: Session, host: str, now: datetime) -> int:
     site_id = s.scalar(select(Site.id).where(Site.host == host))
     if site_id is None:
-        _upsert_ignore(s, Site, {"host": host, "created_at": now}, ["host"])
+        insert_ignore(s, Site, {"host": host, "created_at": now}, ["host"])
         site_id = s.scalar(select(Site.id).where(Site.host == host))
     assert site_id is not None
     return site_id
@@ -232,7 +225,7 @@ def page_for_url(s: Session, url: str, now: datetime) -> Page:
     page = s.scalar(select(Page).where(Page.url == url).with_for_update())
     if page is None:
         site_id = _site_for(s, host_of(url), now)
-        _upsert_ignore(s, Page, {"url": url, "site_id": site_id, "created_at": now}, ["url"])
+        insert_ignore(s, Page, {"url": url, "site_id": site_id, "created_at": now}, ["url"])
         page = s.scalar(select(Page).where(Page.url == url).with_for_update())
     assert page is not None
     return page
@@ -249,7 +242,7 @@ def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: dateti
         return
     exists = s.scalar(select(UrlAlias.id).where(UrlAlias.url == url, UrlAlias.page_id == page_id))
     if exists is None:
-        _upsert_ignore(
+        insert_ignore(
             s,
             UrlAlias,
             {"url": url, "page_id": page_id, "kind": kind, "first_seen": now},

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from parsers.urls import host_of
 from storage.interface import FrontierDone, Leased
 from storage.models import CrawlJob, FrontierEntry, HostState
+from storage.sqlutil import insert_ignore
 
 __all__ = ["FrontierDone", "Leased"]
 
@@ -37,20 +38,10 @@ def job_key(kind: str, config: dict[str, Any]) -> str:
     return f"{kind}:{digest}"
 
 
-def _insert_ignore(s: Session, model: type, rows: list[dict[str, Any]], conflict: list[str]) -> None:
-    if not rows:
-        return
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    s.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict))
-
-
 def ensure_job(s: Session, key: str, config: dict[str, Any], now: datetime) -> int:
     job_id = s.scalar(select(CrawlJob.id).where(CrawlJob.key == key))
     if job_id is None:
-        _insert_ignore(s, CrawlJob, [{"key": key, "config": config, "created_at": now}], ["key"])
+        insert_ignore(s, CrawlJob, [{"key": key, "config": config, "created_at": now}], ["key"])
         job_id = s.scalar(select(CrawlJob.id).where(CrawlJob.key == key))
     assert job_id is not None
     return job_id
@@ -92,7 +83,7 @@ def enqueue(
     if max_total is not None:
         have = int(s.scalar(select(func.count()).select_from(FrontierEntry).where(FrontierEntry.job_id == job_id)) or 0)
         fresh = fresh[: max(0, max_total - have)]
-    _insert_ignore(s, FrontierEntry, fresh, ["job_id", "url"])
+    insert_ignore(s, FrontierEntry, fresh, ["job_id", "url"])
     if force and known:
         s.execute(
             update(FrontierEntry)
@@ -220,7 +211,7 @@ def unfinished(s: Session, job_id: int, now: datetime, *, due_only: bool = False
 def claim_host(s: Session, host: str, now: datetime, hold: float = IN_FLIGHT_SECONDS) -> datetime | None:
     """Try to take the right to start a request to `host` now. Returns None when claimed,
     else the time the host is next allowed (someone else is fetching, or the delay runs)."""
-    _insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
+    insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
     result = s.execute(
         update(HostState)
         .where(HostState.host == host, HostState.next_allowed_at <= now)

@@ -13,17 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import LeaderLease
+from storage.sqlutil import insert_ignore
 
 
 def try_acquire(s: Session, role: str, owner: str, now: datetime, ttl: float) -> bool:
     """Take or renew the role; True when `owner` holds it afterwards."""
     expires = now + timedelta(seconds=ttl)
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    s.execute(insert(LeaderLease).values(role=role, owner=owner, expires_at=expires, acquired_at=now)
-              .on_conflict_do_nothing(index_elements=["role"]))
+    insert_ignore(s, LeaderLease, {"role": role, "owner": owner, "expires_at": expires, "acquired_at": now}, ["role"])
     renewed = s.execute(
         update(LeaderLease).where(LeaderLease.role == role, LeaderLease.owner == owner).values(expires_at=expires)
     )

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Schedule, ScheduleFire
+from storage.sqlutil import insert_for
 
 
 class ScheduleNotFound(LookupError):
@@ -51,12 +52,8 @@ def remove(s: Session, name: str) -> None:
 
 def record_fire(s: Session, schedule_id: int, fire_time: datetime, owner: str, now: datetime) -> bool:
     """Claim this fire time. True for exactly one caller across all machines."""
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     inserted = s.scalar(
-        insert(ScheduleFire)
+        insert_for(s, ScheduleFire)
         .values(schedule_id=schedule_id, fire_time=fire_time, fired_at=now, fired_by=owner)
         .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
         .returning(ScheduleFire.id)
