@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Mapping
 
 import lxml.etree
@@ -27,7 +28,20 @@ _COMMON = frozenset(codecs.lookup(c).name for c in (
     "utf-8", "cp1252", "iso8859-1", "iso8859-2", "iso8859-15", "cp1250", "cp1251", "cp1253", "cp1254",
     "cp1255", "cp1256", "cp1257", "koi8-r", "shift_jis", "euc_jp", "iso2022_jp", "gb2312", "gbk", "gb18030",
     "big5", "euc_kr", "utf-16", "iso8859-5", "iso8859-7", "iso8859-9", "tis-620", "cp874"))
-_PARSER = lxml.html.HTMLParser(recover=True, huge_tree=True, remove_comments=True, remove_pis=True,
+# lxml parser objects must not be shared between threads (the crawler parses in a thread
+# pool): one per thread.
+_LOCAL = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> lxml.html.HTMLParser:
+    return lxml.html.HTMLParser(recover=True, huge_tree=True, remove_comments=True, remove_pis=True,
                                no_network=True, default_doctype=False)
 
 
@@ -122,7 +136,7 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
     if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
     try:
-        root = lxml.html.document_fromstring(text, parser=_PARSER)
+        root = lxml.html.document_fromstring(text, parser=_parser())
     except (lxml.etree.ParserError, ValueError, lxml.etree.XMLSyntaxError):
         root = None
     if root is None:

@@ -88,3 +88,25 @@ def test_parse_cli(capsys, tmp_path):
     assert "cannot read" in capsys.readouterr().err
     assert main(["parse", str(FIXTURE), "--profile", "nosuch"]) == 1
     assert "unknown profile 'nosuch'" in capsys.readouterr().err
+
+
+def test_parsing_from_several_threads_at_once():
+    """The crawler parses in a thread pool: each thread gets its own lxml parser."""
+    import threading
+
+    from parsers import htmlload
+
+    raw = FIXTURE.read_bytes()
+    results, parsers_seen = [], set()
+
+    def work():
+        for _ in range(20):
+            results.append(len(parsers.parse(raw, URL).comments))
+        parsers_seen.add(id(htmlload._parser()))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [3] * 80 and len(parsers_seen) == 4
