@@ -49,8 +49,10 @@ def captures_per_url(db_url: str) -> dict[str, int]:
     engine = create_engine(normalize_db_url(db_url))
     with engine.connect() as c:
         rows = c.execute(text("SELECT requested_url, count(*) FROM capture GROUP BY requested_url")).all()
-        revs = c.execute(text("SELECT count(*) FROM revision")).scalar()
-        pages = c.execute(text("SELECT count(*) FROM page WHERE id IN (SELECT page_id FROM capture WHERE status = 200)")).scalar()
+        # one statement, one snapshot: the crawl may be committing while we look
+        revs, pages = c.execute(text(
+            "SELECT (SELECT count(*) FROM revision), "
+            "(SELECT count(*) FROM page WHERE id IN (SELECT page_id FROM capture WHERE status = 200))")).one()
     engine.dispose()
     assert revs == pages  # every archived page has exactly one revision: nothing doubled
     return {u.rsplit("/", 1)[1]: n for u, n in rows}
