@@ -494,7 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
 # Each module has register(subparsers) adding its verbs; helpers shared with them are the
 # public names of this module (UserError, _add_common, _add_json, _settings, _print_json,
 # _table, _read_session).
-EXTRA_VERB_MODULES = ("pagetrail.cli_research", "pagetrail.cli_crawling", "pagetrail.cli_profiles")
+EXTRA_VERB_MODULES = (
+    "pagetrail.cli_research",  # pages, comments, export
+    "pagetrail.cli_warc",  # import-warc
+    "pagetrail.cli_archive",  # verify, redact, relayout
+    "pagetrail.cli_crawling",
+    "pagetrail.cli_profiles",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
