@@ -143,6 +143,10 @@ class Capture(Base):
     payload_size: Mapped[int | None] = mapped_column(BigInteger)
     elapsed_ms: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(String(20))  # see storage.interface.StoredCapture
+    # Raw-redacted (storage.redaction): the payload blob is gone, blob_digest is null and the
+    # digest it had is kept here; reparse and raw exports skip such captures.
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    redacted_digest: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_capture_page_time", "page_id", "fetched_at"),)
 
 
@@ -335,3 +339,19 @@ class LeaderLease(Base):
     owner: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
     acquired_at: Mapped[datetime]
+
+
+class Redaction(Base):
+    """The audit trail of `pagetrail redact`: who removed which personal data, when and why.
+    Rows are only ever added (a redaction cannot be undone; its record must outlive it)."""
+
+    __tablename__ = "redaction"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    who: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    target_kind: Mapped[str] = mapped_column(String(20))  # "comment" | "author" | "capture"
+    target_value: Mapped[str] = mapped_column(Text)
+    scope_url: Mapped[str | None] = mapped_column(Text)  # --url given with --comment
+    raw_redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    removed: Mapped[dict[str, Any]]  # counts and the ids of what was removed
