@@ -1,0 +1,430 @@
+"""The read side of research: page listings, comment threads over time, and dataset rows.
+
+Everything here is read-only SQL and yields plain dicts; formatting and files are
+pagetrail.exporting's job. Dataset rows stream in keyset batches (WHERE id > last ORDER BY id
+LIMIT n): memory stays bounded by one batch whatever the archive's size and whichever
+database driver runs it, and each batch is a short query (no server-side cursor held open).
+
+Stable ids, so rows of different exports and of different runs join:
+- a revision is "<page_id>:<ordinal>" (`revision_ref`);
+- a comment is page_id + comment_key (its text versions numbered 1, 2, ... by `version`);
+- a capture is capture_id + payload_sha256 (the content-addressed blob it stored);
+- an ad observation is ad_id, within its capture.
+
+COLUMNS is the single source of each dataset's columns: the rows carry exactly these keys in
+this order, the writers take their headers and Parquet types from it, and docs/exports.md
+shows the same table (a test compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import (
+    AdObservation,
+    Capture,
+    Comment,
+    CommentVersion,
+    Derivation,
+    Page,
+    Revision,
+    Site,
+)
+from storage.queries import iso, resolve_page
+from storage.webqueries import comment_timeline, list_pages
+
+EXPORT_SCHEMA_VERSION = 1
+DEFAULT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "int" | "str" | "bool" | "time" (UTC) | "list[str]"
+    doc: str
+
+
+def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+_PAGE = (
+    ("page_id", "int", "the page's id in this archive"),
+    ("url", "str", "the page's key: its normalized requested URL"),
+    ("site", "str", "host[:port] of the page"),
+)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "revisions": _cols(
+        ("revision_ref", "str", 'stable id "<page_id>:<ordinal>"'),
+        *_PAGE,
+        ("ordinal", "int", "the revision's number within its page (1, 2, 3 ...)"),
+        ("valid_from", "time", "first capture that showed it; valid from here"),
+        ("valid_to", "time", "the next revision's first capture (empty: still current)"),
+        ("last_seen", "time", "last capture that showed it (evidence)"),
+        ("same_as_ref", "str", "revision_ref of the earlier revision it equals (a revert), else empty"),
+        ("content_hash", "str", "hash of the versioned fields (DESIGN.md, Revisions)"),
+        ("title", "str", "title"),
+        ("authors", "list[str]", "Written By"),
+        ("editors", "list[str]", "Edited By"),
+        ("reviewers", "list[str]", "Reviewed By"),
+        ("published", "str", "publication date as ISO 8601"),
+        ("modified", "str", "the page's Last Modified date as ISO 8601"),
+        ("language", "str", "language"),
+        ("category", "str", "the site's category"),
+        ("body_text", "str", "the article body, paragraphs separated by a blank line"),
+        ("first_capture_id", "int", "capture that began it"),
+        ("last_capture_id", "int", "capture that showed it last"),
+        ("parser_version", "str", "parser version that made the record"),
+        ("profile", "str", "site profile (extractor) that made the record"),
+    ),
+    "comments": _cols(
+        *_PAGE,
+        ("comment_key", "str", "the comment's key within its page (site id, else number, else a hash)"),
+        ("version", "int", "this text version's number (1 = as first seen; an edit adds one)"),
+        ("comment_id", "str", "the site's own id, e.g. post_2409871, else empty"),
+        ("number", "int", "the site's post number, else empty"),
+        ("author", "str", "author as shown"),
+        ("posted", "str", "posted time, ISO 8601 UTC"),
+        ("reply_to", "str", 'the name written after "@", else empty'),
+        ("reply_to_key", "str", "comment_key of the comment replied to, when resolved"),
+        ("first_seen", "time", "first capture that showed the comment"),
+        ("last_seen", "time", "last capture that showed the comment"),
+        ("removed_at", "time", "capture that showed it gone (empty: never removed)"),
+        ("text", "str", "the text of this version, as shown"),
+        ("text_from", "time", "first capture that showed this version"),
+        ("text_to", "time", "next version's first capture, else the removal (empty: still shown)"),
+        ("capture_id", "int", "capture this version was first seen in"),
+        ("parser_version", "str", "parser version that read that capture"),
+    ),
+    "captures": _cols(
+        ("capture_id", "int", "the capture's id"),
+        ("payload_sha256", "str", "sha256 of the payload as the server sent it (empty: no payload)"),
+        *_PAGE,
+        ("requested_url", "str", "URL requested"),
+        ("final_url", "str", "URL after redirects"),
+        ("fetched_at", "time", "when it was fetched"),
+        ("status", "int", "HTTP status (empty: no response)"),
+        ("http_version", "str", "HTTP version"),
+        ("error_kind", "str", "error kind from the fixed list, else empty"),
+        ("truncated", "bool", "the body was cut at the size limit"),
+        ("not_modified", "bool", "a 304 confirming payload_sha256"),
+        ("payload_size", "int", "payload bytes as received"),
+        ("elapsed_ms", "int", "fetch time in milliseconds"),
+        ("outcome", "str", "what the archive did with it (new_revision, unchanged, gone, ...)"),
+        ("crawl_run_id", "int", "the crawl run that fetched it"),
+        ("versioned", "bool", "took part in versioning"),
+        ("content_hash", "str", "content hash of its record (versioned captures)"),
+        ("parser_version", "str", "parser version of its current record (empty: not parsed)"),
+        ("profile", "str", "site profile of its current record"),
+    ),
+    "ads": _cols(
+        ("ad_id", "int", "the observation's id"),
+        ("capture_id", "int", "capture it was seen in"),
+        ("payload_sha256", "str", "sha256 of that capture's payload"),
+        *_PAGE,
+        ("fetched_at", "time", "when that capture was fetched"),
+        ("kind", "str", "ad | sponsored | recommendation | widget | newsletter | social"),
+        ("slot", "str", "where on the page (the slot's name or id)"),
+        ("text", "str", "text shown"),
+        ("ad_url", "str", "where it links"),
+        ("parser_version", "str", "parser version of the capture's current record"),
+    ),
+}
+WHATS = tuple(COLUMNS)
+
+
+# ---- pages and comment threads ---------------------------------------------------------------
+
+def _page_authors(s: Session, page_ids: list[int]) -> dict[int, list[list[str]]]:
+    """Each page's revisions' authors, oldest revision first."""
+    out: dict[int, list[list[str]]] = {pid: [] for pid in page_ids}
+    if not page_ids:
+        return out
+    authors = Derivation.record[("metadata", "authors")]
+    for pid, names in s.execute(
+        select(Revision.page_id, authors)
+        .join(Derivation, Derivation.id == Revision.derivation_id)
+        .where(Revision.page_id.in_(page_ids))
+        .order_by(Revision.page_id, Revision.ordinal)
+    ):
+        out[pid].append([str(n) for n in (names or [])])
+    return out
+
+
+def pages(
+    s: Session,
+    *,
+    site: str | None = None,
+    changed_since: datetime | None = None,
+    author: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> Iterator[dict[str, Any]]:
+    """Archived pages (by URL; by site, then URL, with `site`): id, site, counts, first/last
+    capture, latest title and authors.
+
+    The listing is storage.webqueries.list_pages (the web UI's), so both faces agree on what a
+    page's counts and title are. `changed_since` keeps pages with a revision valid from then
+    on; `author` keeps pages any of whose revisions names that author (case-insensitive).
+    """
+    wanted = author.casefold().strip() if author else None
+    hosts: list[str | None] = [None]
+    if site:  # as in search: --site www.example.com also matches that host on another port
+        hosts = list(s.scalars(select(Site.host).where(_site_condition(site)).order_by(Site.host)))
+    for host in hosts:
+        yield from _pages_of(s, host, changed_since, wanted, batch_size)
+
+
+def _pages_of(s: Session, host: str | None, changed_since: datetime | None, wanted: str | None,
+              batch_size: int) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        _total, batch = list_pages(s, site=host, changed_since=changed_since, sort="url",
+                                   limit=batch_size, offset=offset)
+        if not batch:
+            return
+        offset += len(batch)
+        authors = _page_authors(s, [p["page"] for p in batch])
+        for p in batch:
+            per_revision = authors[p["page"]]
+            if wanted and not any(wanted == n.casefold().strip() for names in per_revision for n in names):
+                continue
+            yield {
+                "url": p["url"],
+                "page": p["page"],
+                "site": p["site"],
+                "revisions": p["revisions"],
+                "captures": p["captures"],
+                "comments": p["comments"],
+                "first_capture": p["first_seen"],
+                "last_capture": p["last_seen"],
+                "gone_at": p["gone_at"],
+                "title": p["title"],
+                "authors": per_revision[-1] if per_revision else [],
+            }
+
+
+def comment_thread(
+    s: Session, url: str, *, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    """A page's comments as the thread grew and shrank, in the order they appeared.
+
+    Keeps comments whose visibility [first_seen, removed_at) overlaps [start, end]; each with
+    its text as shown at `end` (the latest version when no end) and its number of text
+    versions by then.
+    """
+    page = resolve_page(s, url)
+    timeline = comment_timeline(s, page.id)
+    def t(value: str | None) -> datetime | None:  # the timeline's ISO strings, back to times
+        return datetime.fromisoformat(value) if value else None
+
+    out = []
+    for c in timeline["comments"]:
+        first, removed = t(c["first_seen"]), t(c["removed_at"])
+        assert first is not None
+        if end is not None and first > end:
+            continue
+        if start is not None and removed is not None and removed <= start:
+            continue
+        versions = [v for v in c["versions"] if end is None or t(v["first_seen"]) <= end]  # type: ignore[operator]
+        out.append({
+            "key": c["key"], "id": c["id"], "number": c["number"], "author": c["author"],
+            "posted": c["posted"], "reply_to": c["reply_to"], "reply_to_key": c["reply_to_key"],
+            "first_seen": c["first_seen"], "last_seen": c["last_seen"], "removed_at": c["removed_at"],
+            "text": versions[-1]["text"] if versions else "", "versions": len(versions),
+        })
+    return {"url": page.url, "page": page.id, "from": iso(start), "to": iso(end), "comments": out}
+
+
+# ---- dataset rows ------------------------------------------------------------------------------
+
+def revision_ref(page_id: int, ordinal: int) -> str:
+    return f"{page_id}:{ordinal}"
+
+
+def _site_condition(site: str) -> Any:
+    host = site.lower()
+    return or_(Site.host == host, Site.host.like(host + ":%"))
+
+
+def _site_filter(stmt: Select[Any], site: str | None) -> Select[Any]:
+    return stmt.where(_site_condition(site)) if site else stmt
+
+
+def _keyset(s: Session, stmt: Select[Any], key: Any, batch_size: int) -> Iterator[Any]:
+    """Rows of `stmt` in batches ordered by the unique `key` column (selected first)."""
+    last = None
+    while True:
+        q = stmt if last is None else stmt.where(key > last)
+        batch = s.execute(q.order_by(key).limit(batch_size)).all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1][0]
+        if len(batch) < batch_size:
+            return
+
+
+def _current_derivation():  # type: ignore[no-untyped-def]
+    return aliased(Derivation, name="cur")
+
+
+def _revision_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
+                   batch_size: int) -> Iterator[dict[str, Any]]:
+    md = Derivation.record["metadata"]
+    body = Derivation.record[("body", "text")].as_string()
+    stmt = (
+        select(Revision.id, Revision.page_id, Page.url, Site.host, Revision.ordinal, Revision.first_seen,
+               Revision.valid_to, Revision.last_seen, Revision.same_as, Revision.content_hash, Revision.title,
+               md, Revision.modified, body, Revision.first_capture_id, Revision.last_capture_id,
+               Derivation.parser_version, Derivation.profile)
+        .join(Page, Page.id == Revision.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .join(Derivation, Derivation.id == Revision.derivation_id)
+    )
+    # a revision's validity [valid_from, valid_to) overlaps the window
+    if end is not None:
+        stmt = stmt.where(Revision.first_seen <= end)
+    if start is not None:
+        stmt = stmt.where(or_(Revision.valid_to.is_(None), Revision.valid_to > start))
+    for (_id, pid, url, host, ordinal, vf, vt, last, same_as, chash, title, meta, modified, text,
+         first_cap, last_cap, pv, profile) in _keyset(s, _site_filter(stmt, site), Revision.id, batch_size):
+        meta = meta or {}
+        yield {
+            "revision_ref": revision_ref(pid, ordinal), "page_id": pid, "url": url, "site": host,
+            "ordinal": ordinal, "valid_from": vf, "valid_to": vt, "last_seen": last,
+            "same_as_ref": revision_ref(pid, same_as) if same_as else None, "content_hash": chash,
+            "title": title, "authors": list(meta.get("authors") or []), "editors": list(meta.get("editors") or []),
+            "reviewers": list(meta.get("reviewers") or []), "published": meta.get("published"),
+            "modified": modified, "language": meta.get("language"), "category": meta.get("category"),
+            "body_text": text, "first_capture_id": first_cap, "last_capture_id": last_cap,
+            "parser_version": pv, "profile": profile,
+        }
+
+
+def _comment_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
+                  batch_size: int) -> Iterator[dict[str, Any]]:
+    cv2 = aliased(CommentVersion)
+    next_version = (
+        select(func.min(cv2.first_seen))
+        .where(cv2.comment_id == CommentVersion.comment_id, cv2.first_seen > CommentVersion.first_seen)
+        .correlate(CommentVersion)
+        .scalar_subquery()
+    )
+    ordinal = (
+        select(func.count(cv2.id))
+        .where(cv2.comment_id == CommentVersion.comment_id,
+               or_(cv2.first_seen < CommentVersion.first_seen,
+                   and_(cv2.first_seen == CommentVersion.first_seen, cv2.id <= CommentVersion.id)))
+        .correlate(CommentVersion)
+        .scalar_subquery()
+    )
+    text_to = func.coalesce(next_version, Comment.removed_at)
+    cur = _current_derivation()
+    stmt = (
+        select(CommentVersion.id, Comment.page_id, Page.url, Site.host, Comment.key, ordinal,
+               Comment.site_comment_id, Comment.number, Comment.author, Comment.posted, Comment.reply_to,
+               Comment.reply_to_key, Comment.first_seen, Comment.last_seen, Comment.removed_at,
+               CommentVersion.text, CommentVersion.first_seen, text_to, CommentVersion.capture_id,
+               cur.parser_version)
+        .join(Comment, Comment.id == CommentVersion.comment_id)
+        .join(Page, Page.id == Comment.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .outerjoin(cur, and_(cur.capture_id == CommentVersion.capture_id, cur.current.is_(True)))
+    )
+    # this text version's visibility [text_from, text_to) overlaps the window
+    if end is not None:
+        stmt = stmt.where(CommentVersion.first_seen <= end)
+    if start is not None:
+        stmt = stmt.where(or_(text_to.is_(None), text_to > start))
+    names = [c.name for c in COLUMNS["comments"]]
+    for row in _keyset(s, _site_filter(stmt, site), CommentVersion.id, batch_size):
+        yield dict(zip(names, row[1:]))
+
+
+def _capture_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
+                  batch_size: int) -> Iterator[dict[str, Any]]:
+    cur = _current_derivation()
+    stmt = (
+        select(Capture.id, Capture.blob_digest, Capture.page_id, Page.url, Site.host, Capture.requested_url,
+               Capture.final_url, Capture.fetched_at, Capture.status, Capture.http_version, Capture.error_kind,
+               Capture.truncated, Capture.not_modified, Capture.payload_size, Capture.elapsed_ms,
+               Capture.outcome, Capture.crawl_run_id, func.coalesce(cur.versioned, False), cur.content_hash,
+               cur.parser_version, cur.profile)
+        .join(Page, Page.id == Capture.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .outerjoin(cur, and_(cur.capture_id == Capture.id, cur.current.is_(True)))
+    )
+    names = [c.name for c in COLUMNS["captures"]]
+    for row in _keyset(s, _site_filter(_time_window(stmt, Capture.fetched_at, start, end), site),
+                       Capture.id, batch_size):
+        d = dict(zip(names, row))
+        d["truncated"], d["not_modified"], d["versioned"] = (
+            bool(d["truncated"]), bool(d["not_modified"]), bool(d["versioned"]))
+        yield d
+
+
+def _ad_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
+             batch_size: int) -> Iterator[dict[str, Any]]:
+    cur = _current_derivation()
+    stmt = (
+        select(AdObservation.id, AdObservation.capture_id, Capture.blob_digest, Capture.page_id, Page.url,
+               Site.host, Capture.fetched_at, AdObservation.kind, AdObservation.slot, AdObservation.text,
+               AdObservation.url, cur.parser_version)
+        .join(Capture, Capture.id == AdObservation.capture_id)
+        .join(Page, Page.id == Capture.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .outerjoin(cur, and_(cur.capture_id == Capture.id, cur.current.is_(True)))
+    )
+    names = [c.name for c in COLUMNS["ads"]]
+    for row in _keyset(s, _site_filter(_time_window(stmt, Capture.fetched_at, start, end), site),
+                       AdObservation.id, batch_size):
+        yield dict(zip(names, row))
+
+
+def _time_window(stmt: Select[Any], col: Any, start: datetime | None, end: datetime | None) -> Select[Any]:
+    if start is not None:
+        stmt = stmt.where(col >= start)
+    if end is not None:
+        stmt = stmt.where(col <= end)
+    return stmt
+
+
+_ROWS = {"revisions": _revision_rows, "comments": _comment_rows, "captures": _capture_rows, "ads": _ad_rows}
+
+
+def export_rows(
+    s: Session,
+    what: str,
+    *,
+    site: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> Iterator[dict[str, Any]]:
+    """The rows of one dataset (`what` in WHATS), lazily, each a dict keyed by COLUMNS[what].
+
+    Revisions and comment versions are kept when their validity overlaps [start, end];
+    captures and ads when fetched within it. Times are aware UTC datetimes.
+    """
+    if what not in _ROWS:
+        raise ValueError(f"unknown dataset {what!r}: one of {', '.join(WHATS)}")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    return _ROWS[what](s, site, start, end, batch_size)
+
+
+def begin_snapshot(s: Session) -> None:
+    """Make the session's reads one consistent snapshot (a crawl may be committing meanwhile).
+
+    PostgreSQL: REPEATABLE READ for the session's transaction (call before its first query).
+    SQLite: a read transaction in WAL mode already reads one snapshot from its first read.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
