@@ -466,19 +466,61 @@ def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
 _BODY_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "figure", "dl")
 
 
+_COMMENTISH = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond|disqus)([\s_-]|$)", re.I)
+
+
+def _text_mass(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, int]:
+    """Characters of text inside each element, in one pass (reverse document order visits an
+    element's descendants before the element itself)."""
+    mass: dict[lxml.html.HtmlElement, int] = {}
+    for el in reversed(list(root.iter())):
+        own = len(el.text or "") if isinstance(el.tag, str) and el.tag not in SKIP_TAGS else 0
+        for child in el:
+            own += mass.get(child, 0) + len(child.tail or "")
+        mass[el] = own
+    return mass
+
+
+def _own_hidden(el: lxml.html.HtmlElement) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style or el.get("hidden") is not None
+
+
 def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str) or el.getparent() is None:
-            continue
-        if el.tag in SKIP_TAGS or el.tag in ("nav", "aside", "footer", "header") or is_hidden(el):
-            if el.tag in ("header",) and el.xpath(".//h1") and not _BOILER.search(_attrs(el)):
+    """Drop navigation and boilerplate containers inside the article container.
+
+    A class or id word ("sidebar", "header", "ad") often names a wrapper that holds the
+    article too ("content-with-sidebar", "article-top-header-wrapper"), so a container
+    named like boilerplate is dropped only when it holds less than half of the text;
+    comment sections go whatever their size.
+    """
+    mass = _text_mass(root)
+    total = max(mass.get(root, 0), 1)
+    stack = [root]
+    doomed: list[lxml.html.HtmlElement] = []
+    while stack:
+        el = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str):
                 continue
-            el.drop_tree()
-            continue
-        attrs = _attrs(el)
-        if attrs.strip() and _BOILER.search(attrs) and not _POSITIVE.search(el.get("id") or "") \
-                and el.tag not in ("body", "html", "main", "article"):
-            el.drop_tree()
+            share = mass.get(child, 0) / total
+            if child.tag in ("nav", "aside", "footer", "header"):
+                if child.tag == "header" and child.find(".//h1") is not None and not _BOILER.search(_attrs(child)):
+                    stack.append(child)
+                elif share < 0.5:
+                    doomed.append(child)
+                else:
+                    stack.append(child)
+                continue
+            attrs = _attrs(child)
+            if attrs.strip() and child.tag not in ("main", "article") and _BOILER.search(attrs) \
+                    and not _POSITIVE.search(child.get("id") or "") \
+                    and (share < 0.5 or _COMMENTISH.search(attrs)):
+                doomed.append(child)
+                continue
+            stack.append(child)
+    for el in doomed:
+        el.drop_tree()
 
 
 def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
@@ -488,24 +530,67 @@ def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
     return links / text_len
 
 
+_LEAF_BLOCKS = frozenset({"p", "pre", "td", "li", "blockquote", "dd"})
+_CONTAINER_CHILDREN = frozenset({"p", "div", "table", "ul", "ol", "section", "article", "blockquote", "pre"})
+
+
+def _drop_invisible(root: lxml.html.HtmlElement) -> None:
+    """Scripts, styles, controls and hidden elements never carry article text. A <form> is
+    kept: ASP.NET and some CMSs wrap the whole page in one."""
+    doomed = [el for el in root.iter() if isinstance(el.tag, str) and el is not root
+              and ((el.tag in SKIP_TAGS and el.tag != "form") or _own_hidden(el))]
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
+def _context_factor(el: lxml.html.HtmlElement) -> float:
+    """How much text inside this element counts toward its containers: boilerplate names and
+    page chrome weigh less, but are not excluded (wrappers are often named after their
+    sidebars); comment sections hardly count."""
+    tag = el.tag
+    if tag in ("nav", "footer", "aside"):
+        return 0.3
+    if tag == "header" and el.find(".//h1") is None:
+        return 0.3
+    attrs = _attrs(el)
+    if not attrs.strip() or tag in ("main", "article"):
+        return 1.0
+    if _COMMENTISH.search(attrs):
+        return 0.05
+    if _BOILER.search(attrs) and not _POSITIVE.search(el.get("id") or ""):
+        return 0.5
+    return 1.0
+
+
 def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
-    """Container scores: each paragraph-like block gives its parent its score, its grandparent half."""
+    """Container scores: each paragraph-like block gives its parent its score, its grandparent
+    half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
     scores: dict[lxml.html.HtmlElement, float] = {}
-    for p in root.iter("p", "pre", "td", "li", "blockquote", "div"):
-        if p.tag == "div" and any(isinstance(c.tag, str) and c.tag in ("p", "div", "table", "ul", "ol") for c in p):
-            continue
-        text = fold_ws(p.text_content())
-        if len(text) < 25:
-            continue
-        score = 1 + text.count(",") + min(len(text) // 100, 3)
-        score *= 1 - min(_link_density(p, len(text)), 1.0)
-        parent = p.getparent()
-        if parent is None:
-            continue
-        scores[parent] = scores.get(parent, 0.0) + score
-        grand = parent.getparent()
-        if grand is not None:
-            scores[grand] = scores.get(grand, 0.0) + score / 2
+    stack: list[tuple[lxml.html.HtmlElement, float]] = [(root, 1.0)]
+    while stack:
+        el, factor = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            f = factor * _context_factor(child)
+            leaf = child.tag in _LEAF_BLOCKS or (
+                child.tag in ("div", "section", "article", "span")
+                and not any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child))
+            if not leaf:
+                stack.append((child, f))
+                continue
+            if child.tag in ("li", "td") and any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child):
+                stack.append((child, f))
+            text = fold_ws(child.text_content())
+            if len(text) < 25:
+                continue
+            score = 1 + text.count(",") + min(len(text) // 100, 3)
+            score *= (1 - min(_link_density(child, len(text)), 1.0)) * f
+            scores[el] = scores.get(el, 0.0) + score
+            grand = el.getparent()
+            if grand is not None:
+                scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in list(scores):
         if _POSITIVE.search(_attrs(el)) or el.tag in ("article", "main"):
             scores[el] *= 1.25
@@ -513,8 +598,12 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
 
 
 def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
+    """The article: the best-scoring container and the siblings that continue it, with the
+    boilerplate inside them (share bars, related posts, author boxes) removed."""
+    _drop_invisible(root)
     scores = _score_blocks(root)
     if not scores:
+        _strip_boilerplate(root)
         paragraphs = block_texts(root)
         return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html="")
     best = max(scores, key=lambda e: scores[e])
@@ -526,15 +615,14 @@ def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
     if parent is not None:
         containers = [
             sib for sib in parent
-            if sib is best or (isinstance(sib.tag, str) and (
+            if sib is best or (isinstance(sib.tag, str) and _context_factor(sib) == 1.0 and (
                 scores.get(sib, 0.0) >= 0.2 * top
                 or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
             ))
         ]
     nodes: list[lxml.html.HtmlElement] = []
     for container in containers:
-        if container.text and fold_ws(container.text):
-            pass  # loose text directly in a container is rare in articles; block_texts of children below
+        _strip_boilerplate(container)
         for el in container:
             if not isinstance(el.tag, str):
                 continue
@@ -570,7 +658,6 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
-    _strip_boilerplate(work)
     body_root = work.find(".//body")
     body = extract_body(body_root if body_root is not None else work, url)
     warnings = [] if body.paragraphs else ["no article text found"]
