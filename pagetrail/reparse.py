@@ -17,7 +17,7 @@ from datetime import datetime
 
 from parsers.content_encoding import DecodingError, decode_payload
 from parsers.records import ParsedPage
-from storage import rederive
+from storage import redaction, rederive
 from storage.archive import Archive
 
 
@@ -71,7 +71,9 @@ def reparse(
                 except DecodingError as exc:
                     report.failed.append((cid, str(exc)))
                     continue
-                parsed = parse(content, stored.url, stored.headers, stored.fetched_at)
+                # Standing redactions first: the raw bytes may still hold a redacted comment.
+                parsed = redaction.apply_rules(s, stored.page_id, parse(content, stored.url, stored.headers,
+                                                                        stored.fetched_at))
                 if not force and rederive.same_as_current(stored.current, parsed):
                     report.skipped += 1
                 else:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from parsers.hashing import HASH_VERSION, content_hash, fold
 from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
-from storage import faults, frontier, search
+from storage import faults, frontier, redaction, search
 from storage.blobs import delta_hints, put_blob
 from storage.sqlutil import insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
@@ -294,6 +294,8 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     now = capture.fetched_at
     url = normalize_url(capture.requested_url)
     page = page_for_url(s, url, now)
+    if parsed is not None:  # standing redactions: a recrawl never brings a redacted comment back
+        parsed = redaction.apply_rules(s, page.id, parsed)
 
     digest = None
     if capture.payload is not None:
@@ -511,7 +513,8 @@ def _add_comment_version(
     version = CommentVersion(comment_id=comment.id, text=text, first_seen=at, capture_id=capture_id)
     s.add(version)
     s.flush()
-    search.index_comment_version(s, page_id, version.id, comment.author, text)
+    if text != redaction.REDACTED:  # a redacted comment leaves nothing to find
+        search.index_comment_version(s, page_id, version.id, comment.author, text)
 
 
 def rebuild_page_history(s: Session, page_id: int) -> None:

@@ -35,11 +35,12 @@ class StoredPayload:
 def parseable_captures(
     s: Session, *, urls: list[str] | None = None, site: str | None = None, since: datetime | None = None
 ) -> list[tuple[int, int]]:
-    """(capture id, page id) of captures with a stored 2xx payload, oldest first."""
+    """(capture id, page id) of captures with a stored 2xx payload, oldest first. Raw-redacted
+    captures have none (storage.redaction): their redacted records stay as they are."""
     stmt = (
         select(Capture.id, Capture.page_id)
-        .where(Capture.blob_digest.is_not(None), Capture.status >= 200, Capture.status < 300,
-               Capture.not_modified.is_(False))
+        .where(Capture.blob_digest.is_not(None), Capture.redacted.is_(False), Capture.status >= 200,
+               Capture.status < 300, Capture.not_modified.is_(False))
         .order_by(Capture.fetched_at, Capture.id)
     )
     if urls or site:
