@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -100,7 +101,9 @@ def export_warc(
     end: datetime | None = None,
 ) -> dict[str, int]:
     """Write the archive's captures (optionally one site's, with start <= capture time <= end)
-    to `out` as a WARC 1.1 file, each record gzipped on its own, in capture-time order.
+    to `out` as a WARC 1.1 file in capture-time order, each record gzipped on its own (a name
+    ending in plain `.warc` gets an uncompressed file). The captures come from one snapshot of
+    the archive; on SQLite pass a read-only engine so a crawl is never blocked.
 
     Records, per capture:
     - `request`: SYNTHESIZED — we keep no request bytes, so it is rebuilt as `GET path` with a
@@ -132,7 +135,7 @@ def export_warc(
     part = out.with_name(out.name + ".part")
     try:
         with open(part, "wb") as fh:
-            writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+            writer = WARCWriter(fh, gzip=not out.name.endswith(".warc"), warc_version="1.1")
             writer.write_record(_warcinfo(writer, out.name, site, start, end))
             counts["records"] += 1
             for cap in warcdata.iter_captures(engine, site=site, start=start, end=end):
@@ -302,23 +305,38 @@ def _drain(rec: ArcWarcRecord) -> int:
         n += len(buf)
 
 
+_WARC_LINE = re.compile(rb"WARC/1\.[01]\r?\n")
+
+
 def _next_start(fh: IO[bytes], after: int, gz: bool) -> int | None:
-    """The next offset at or after `after` where a record may begin (a gzip member, or a line
-    starting WARC/1.) — where reading resumes after a damaged stretch."""
-    needle = _GZIP_MAGIC if gz else b"\nWARC/1."
-    fh.seek(max(0, after - (0 if gz else 1)))
-    base = fh.tell()
-    tail = b""
+    """The next offset at or after `after` where a record may begin (a gzip member, or a
+    `WARC/1.x` line, which a cut-off record may leave mid-line) — where reading resumes after
+    a damaged stretch."""
+    fh.seek(after)
+    base, tail = after, b""
+    keep = 16  # a match may straddle two blocks
     while True:
         block = fh.read(1 << 20)
         if not block:
             return None
         data = tail + block
-        i = data.find(needle)
+        if gz:
+            i = data.find(_GZIP_MAGIC)
+        else:
+            m = _WARC_LINE.search(data)
+            i = m.start() if m else -1
         if i >= 0:
-            return base - len(tail) + i + (0 if gz else 1)
-        tail = data[-(len(needle) - 1):]
+            return base - len(tail) + i
+        tail = data[-keep:]
         base += len(block)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else ""
+    if not isinstance(exc, _Damaged):
+        text = f"unreadable record ({type(exc).__name__}: {text})" if text else f"unreadable record ({type(exc).__name__})"
+    return "".join(c if c.isprintable() else "?" for c in text)[:300]
 
 
 def scan_records(fh: IO[bytes]) -> Iterator[tuple[int, ArcWarcRecord] | _Bad]:
@@ -359,8 +377,7 @@ def scan_records(fh: IO[bytes]) -> Iterator[tuple[int, ArcWarcRecord] | _Bad]:
             # broke off while being read) at the iterator's offset
             at = start if isinstance(exc, _Damaged) else it.offset
             if bad is None:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                bad = _Bad(at, reason[:300])
+                bad = _Bad(at, _reason(exc))
             nxt = _next_start(fh, at + 1, gz)
             if nxt is None:
                 yield bad

@@ -5,6 +5,8 @@ through storage.blobs (deltas undone, digests checked) and their current derivat
 ParsedPage JSON, in keyset-paginated batches: memory stays constant whatever the archive size,
 and no cursor is held open across a long write.
 
+(The session is one snapshot, as for the dataset exports.)
+
 In: `store_new_capture` stores an imported capture through the archive's unit of work unless
 the archive already holds the same capture, checked in the same transaction. A capture's
 identity is (page, fetched_at, status, payload sha256 — or error kind when there is no
@@ -26,6 +28,7 @@ from parsers.records import ParsedPage
 from parsers.urls import normalize_url
 from storage.archive import Archive, page_for_url, store_capture_in
 from storage.blobs import BlobCorrupt, get_blob, sha256_hex
+from storage.exports import begin_snapshot
 from storage.interface import CaptureIn, StoredCapture
 from storage.models import Blob, Capture, Derivation, Page, Site
 
@@ -69,33 +72,40 @@ def iter_captures(
     batch: int = 100,
 ) -> Iterator[CaptureOut]:
     """Captures with start <= fetched_at <= end (each bound optional), oldest first (ties by
-    id), payloads restored. Each batch is read in its own short session."""
+    id), payloads restored: one consistent snapshot of the archive (a crawl may be committing
+    meanwhile), read in keyset batches with the session cleared after each, so memory stays
+    flat. On SQLite pass a read-only engine (storage.db.open_engine(..., read_only=True)) so the
+    export never holds the write lock."""
     sessions = sessionmaker(engine)
     last: tuple[datetime, int] | None = None
-    while True:
-        stmt = (
-            select(Capture, Page.url, Derivation.record)
-            .join(Page, Page.id == Capture.page_id)
-            .outerjoin(Derivation, (Derivation.capture_id == Capture.id) & Derivation.current.is_(True))
-            .order_by(Capture.fetched_at, Capture.id)
-            .limit(batch)
-        )
-        if site:
-            stmt = _site_filter(stmt, site)
-        if start is not None:
-            stmt = stmt.where(Capture.fetched_at >= start)
-        if end is not None:
-            stmt = stmt.where(Capture.fetched_at <= end)
-        if last is not None:  # keyset pagination: after the last row of the previous batch
-            stmt = stmt.where(or_(Capture.fetched_at > last[0],
-                                  and_(Capture.fetched_at == last[0], Capture.id > last[1])))
-        with sessions() as s:
+    with sessions() as s:
+        begin_snapshot(s)
+        while True:
+            stmt = (
+                select(Capture, Page.url, Derivation.record)
+                .join(Page, Page.id == Capture.page_id)
+                .outerjoin(Derivation, (Derivation.capture_id == Capture.id) & Derivation.current.is_(True))
+                .order_by(Capture.fetched_at, Capture.id)
+                .limit(batch)
+            )
+            if site:
+                stmt = _site_filter(stmt, site)
+            if start is not None:
+                stmt = stmt.where(Capture.fetched_at >= start)
+            if end is not None:
+                stmt = stmt.where(Capture.fetched_at <= end)
+            if last is not None:  # keyset pagination: after the last row of the previous batch
+                stmt = stmt.where(or_(Capture.fetched_at > last[0],
+                                      and_(Capture.fetched_at == last[0], Capture.id > last[1])))
             rows = s.execute(stmt).all()
-            out = [_capture_out(s, cap, url, record) for cap, url, record in rows]
-        yield from out
-        if len(rows) < batch:
-            return
-        last = (rows[-1][0].fetched_at, rows[-1][0].id)
+            if not rows:
+                return
+            last = (rows[-1][0].fetched_at, rows[-1][0].id)
+            batch_out = [_capture_out(s, cap, url, record) for cap, url, record in rows]
+            s.expunge_all()  # nothing of this batch stays in the session's identity map
+            yield from batch_out
+            if len(rows) < batch:
+                return
 
 
 def _capture_out(s: Session, cap: Capture, page_url: str, record: dict[str, Any] | None) -> CaptureOut:
