@@ -174,7 +174,7 @@ class Crawl:
         async with self.slots.slot(host, delay):
             shared = getattr(self, "shared_politeness", False)
             if shared:
-                await self._shared_slot(host)  # type: ignore[attr-defined]
+                await self._shared_slot(host, delay)  # type: ignore[attr-defined]
             try:
                 result = await fetcher.fetch(url, conditional=conditional)
             finally:
@@ -305,12 +305,19 @@ class FrontierCrawl(Crawl):
         # the database, so it holds across all of them.
         self.shared_politeness = shared_politeness
 
-    async def _shared_slot(self, host: str) -> None:
+    async def _shared_slot(self, host: str, delay: float) -> None:
+        # The archive keeps a host closed while a request to it is in flight (until host_done,
+        # or until the hold runs out if that worker died) and then for the delay. A running
+        # delay is waited out; when another worker's request will end is unknown, so ask again
+        # soon, backing off (waiting out the whole hold left each waiter idle for seconds).
+        step = 0.05
         while True:
             again = await asyncio.to_thread(self.store_.claim_host, host)
             if again is None:
                 return
             wait = (again - datetime.now(timezone.utc)).total_seconds()
+            if wait > delay + 0.05:  # in flight elsewhere: the hold is longer than the delay
+                wait, step = min(wait, step), min(step * 2, 1.0)
             await asyncio.sleep(min(max(wait, 0.01), 5.0))
 
     def _policy(self, job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
@@ -412,7 +419,7 @@ class FrontierCrawl(Crawl):
         renewer = asyncio.create_task(renew_leases())
         try:
             async with Fetcher(self.settings) as fetcher:
-                robots = Robots(fetcher)
+                robots = Robots(fetcher, store=self.store_)
                 while not stop.is_set():
                     room = self.concurrency - len(in_flight)
                     leased = []

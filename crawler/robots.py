@@ -4,17 +4,34 @@
 - 4xx (401 and 403 included, as RFC 9309 says): no rules, everything allowed;
 - 5xx, a network error or a redirect loop: the site is treated as fully disallowed for now,
   and robots.txt is asked again after `robots_retry_after_error` seconds.
+
+Answers are cached in memory and, when a store is given (the archive's host state), in the
+database with their expiry: a restarted service or a worker on another machine reuses the
+answer instead of asking every host again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from protego import Protego
 
 from crawler.fetcher import Fetcher
+from parsers.urls import host_of
+
+
+class RobotsStore(Protocol):
+    """Where answers are shared between workers and restarts (storage's host state)."""
+
+    def robots_cached(self, host: str) -> tuple[int | None, str | None, datetime] | None: ...
+
+    def save_robots(self, host: str, status: int | None, body: str | None, expires_at: datetime,
+                    crawl_delay: float | None) -> None: ...
 
 
 @dataclass
@@ -32,9 +49,10 @@ class _Entry:
 
 
 class Robots:
-    def __init__(self, fetcher: Fetcher) -> None:
+    def __init__(self, fetcher: Fetcher, store: RobotsStore | None = None) -> None:
         self.fetcher = fetcher
         self.settings = fetcher.settings
+        self.store = store
         self._cache: dict[str, _Entry] = {}
 
     @staticmethod
@@ -42,25 +60,46 @@ class Robots:
         p = urlsplit(url)
         return f"{p.scheme}://{p.netloc}"
 
+    def _from_answer(self, status: int | None, body: str | None, expires: float, why: str | None = None) -> _Entry:
+        if status is not None and 200 <= status < 300:
+            return _Entry(Protego.parse(body or ""), False, expires, "robots.txt")
+        if status is not None and 400 <= status < 500:
+            return _Entry(None, False, expires, f"robots.txt answered {status}: no restrictions")
+        why = why or (f"answered {status}" if status else "unreachable")
+        return _Entry(None, True, expires, f"robots.txt {why}: the site is treated as disallowed for now (RFC 9309)")
+
     async def _entry(self, url: str) -> _Entry:
         origin = self.origin(url)
         entry = self._cache.get(origin)
         now = time.monotonic()
         if entry is not None and entry.expires > now:
             return entry
+        host = host_of(url)
+        if self.store is not None:
+            saved = await asyncio.to_thread(self.store.robots_cached, host)
+            if saved is not None:
+                status, body, expires_at = saved
+                left = (expires_at - datetime.now(timezone.utc)).total_seconds()
+                entry = self._from_answer(status, body, now + left)
+                self._cache[origin] = entry
+                return entry
         result = await self.fetcher.fetch(origin + "/robots.txt")
         cap = result.capture
-        ttl = self.settings.robots_cache_ttl
-        if cap.status is not None and 200 <= cap.status < 300 and cap.error_kind is None:
-            text = (result.content or b"").decode("utf-8", errors="replace")
-            entry = _Entry(Protego.parse(text), False, now + ttl, "robots.txt")
-        elif cap.status is not None and 400 <= cap.status < 500:
-            entry = _Entry(None, False, now + ttl, f"robots.txt answered {cap.status}: no restrictions")
+        ok = cap.error_kind is None and cap.status is not None
+        status = cap.status if ok else None
+        if ok and status is not None and (200 <= status < 300 or 400 <= status < 500):
+            ttl = self.settings.robots_cache_ttl
         else:
-            why = f"answered {cap.status}" if cap.status else f"unreachable ({cap.error_kind})"
-            entry = _Entry(None, True, now + self.settings.robots_retry_after_error,
-                           f"robots.txt {why}: the site is treated as disallowed for now (RFC 9309)")
+            ttl = self.settings.robots_retry_after_error
+        body = (result.content or b"").decode("utf-8", errors="replace") if ok and 200 <= (status or 0) < 300 else None
+        why = None if ok else f"unreachable ({cap.error_kind})"
+        entry = self._from_answer(status, body, now + ttl, why)
         self._cache[origin] = entry
+        if self.store is not None:
+            delay = entry.rules.crawl_delay(self.settings.user_agent) if entry.rules is not None else None
+            expires_at = datetime.now(timezone.utc) + timedelta(seconds=ttl)
+            await asyncio.to_thread(self.store.save_robots, host, status, body, expires_at,
+                                    float(delay) if delay is not None else None)
         return entry
 
     async def check(self, url: str) -> RobotsAnswer:

@@ -38,6 +38,13 @@ class Settings:
     concurrency: int = field(default=16, metadata={"help": "fetches in flight in all"})
     per_host: int = field(default=1, metadata={"help": "fetches in flight per host"})
     obey_robots: bool = field(default=True, metadata={"help": "obey robots.txt"})
+    robots_cache_ttl: float = field(
+        default=3600.0, metadata={"help": "seconds a host's robots.txt answer is reused (kept in the archive, "
+                                          "shared by every worker)"}
+    )
+    robots_retry_after_error: float = field(
+        default=300.0, metadata={"help": "seconds a host whose robots.txt fails (5xx, unreachable) stays disallowed"}
+    )
     resolve: dict[str, str] = field(
         default_factory=dict,
         metadata={"help": "host[:port] -> loopback address, like curl --resolve; permits that address"},

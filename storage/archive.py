@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.hashing import HASH_VERSION, content_hash, fold
@@ -30,6 +30,7 @@ from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, frontier, redaction, search
 from storage.blobs import delta_hints, put_blob
+from storage import txcache
 from storage.sqlutil import insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
@@ -113,6 +114,7 @@ class Archive:
         queue the links it revealed: one transaction, all or nothing."""
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
+            txcache.begin(s)
             result = store_capture_in(s, capture, parsed)
             if done is not None:
                 frontier.finish(s, done, capture.fetched_at)
@@ -122,6 +124,21 @@ class Archive:
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")
         return result
+
+    def store_captures(self, items: Iterable[tuple[CaptureIn, ParsedPage | None]]) -> list[StoredCapture]:
+        """Store many captures, in the order given, in ONE transaction (all or nothing): the
+        same unit of work as `store_capture` for each, with what the transaction learned kept
+        between them (pages, their latest payload and revision, comments). For bulk loads
+        (imports, benchmarks): a crawl stores each capture as it comes, with its frontier
+        update. Feed captures in time order: one arriving before an already stored capture of
+        its page replays that page's history (correct, but slow)."""
+        faults.checkpoint("store:begin")
+        with self.sessions.begin() as s:
+            txcache.begin(s)
+            results = [store_capture_in(s, capture, parsed) for capture, parsed in items]
+            faults.checkpoint("store:before_commit")
+        faults.checkpoint("store:after_commit")
+        return results
 
     # ---- the durable frontier (storage.frontier, each call its own transaction) ---------
     def ensure_job(self, key: str, config: dict[str, Any]) -> int:
@@ -161,6 +178,15 @@ class Archive:
     def host_done(self, host: str, delay: float) -> None:
         with self.sessions.begin() as s:
             frontier.host_done(s, host, utcnow(), delay)
+
+    def robots_cached(self, host: str) -> tuple[int | None, str | None, datetime] | None:
+        with self.sessions() as s:
+            return frontier.robots_cached(s, host, utcnow())
+
+    def save_robots(self, host: str, status: int | None, body: str | None, expires_at: datetime,
+                    crawl_delay: float | None) -> None:
+        with self.sessions.begin() as s:
+            frontier.save_robots(s, host, utcnow(), status, body, expires_at, crawl_delay)
 
     def finish_entry(self, done: FrontierDone) -> bool:
         """Advance a frontier entry that ended without a capture (parked before any request)."""
@@ -212,22 +238,33 @@ class Archive:
 
 
 def _site_for(s: Session, host: str, now: datetime) -> int:
+    cache = txcache.of(s)
+    if cache is not None and host in cache.sites:
+        return cache.sites[host]
     site_id = s.scalar(select(Site.id).where(Site.host == host))
     if site_id is None:
         insert_ignore(s, Site, {"host": host, "created_at": now}, ["host"])
         site_id = s.scalar(select(Site.id).where(Site.host == host))
     assert site_id is not None
+    if cache is not None:
+        cache.sites[host] = site_id
     return site_id
 
 
 def page_for_url(s: Session, url: str, now: datetime) -> Page:
     """The page keyed by this (normalized) requested URL, created if new, locked for update."""
+    cache = txcache.of(s)
+    if cache is not None and url in cache.pages:
+        return cache.pages[url]  # locked already: the lock is held until this transaction ends
     page = s.scalar(select(Page).where(Page.url == url).with_for_update())
     if page is None:
         site_id = _site_for(s, host_of(url), now)
         insert_ignore(s, Page, {"url": url, "site_id": site_id, "created_at": now}, ["url"])
         page = s.scalar(select(Page).where(Page.url == url).with_for_update())
     assert page is not None
+    if cache is not None:
+        cache.pages[url] = page
+        cache.aliases.add((page.id, url))
     return page
 
 
@@ -238,6 +275,9 @@ def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: dateti
         url = normalize_url(url)
     except InvalidURL:
         return
+    cache = txcache.of(s)
+    if cache is not None and (page_id, url) in cache.aliases:
+        return  # the page's own key, or an alias this transaction has seen
     if s.scalar(select(Page.id).where(Page.id == page_id, Page.url == url)) is not None:
         return
     exists = s.scalar(select(UrlAlias.id).where(UrlAlias.url == url, UrlAlias.page_id == page_id))
@@ -248,6 +288,8 @@ def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: dateti
             {"url": url, "page_id": page_id, "kind": kind, "first_seen": now},
             ["url", "page_id"],
         )
+    if cache is not None:
+        cache.aliases.add((page_id, url))
 
 
 def thread_dict(t: ThreadInfo) -> dict[str, Any]:
@@ -264,8 +306,13 @@ def thread_from_dict(d: dict[str, Any] | None) -> ThreadInfo:
     return ThreadInfo(**d) if d else ThreadInfo()
 
 
-def add_derivation(s: Session, cap: Capture, parsed: ParsedPage, versioned: bool) -> Derivation:
-    s.execute(update(Derivation).where(Derivation.capture_id == cap.id).values(current=False))
+def add_derivation(
+    s: Session, cap: Capture, parsed: ParsedPage, versioned: bool, *, new_capture: bool = False
+) -> Derivation:
+    """The capture's newest derivation. new_capture: the capture was stored just now, so it
+    has no earlier derivation to mark no longer current."""
+    if not new_capture:
+        s.execute(update(Derivation).where(Derivation.capture_id == cap.id).values(current=False))
     deriv = Derivation(
         capture_id=cap.id,
         parser_version=parsed.parser_version,
@@ -284,8 +331,11 @@ def add_derivation(s: Session, cap: Capture, parsed: ParsedPage, versioned: bool
     )
     s.add(deriv)
     s.flush()
-    for ad in parsed.ads:
-        s.add(AdObservation(capture_id=cap.id, kind=ad.kind, slot=ad.slot, text=ad.text, url=ad.url))
+    if parsed.ads:  # one executemany: nothing reads these rows back in the unit of work
+        s.execute(insert(AdObservation), [
+            {"capture_id": cap.id, "kind": ad.kind, "slot": ad.slot, "text": ad.text, "url": ad.url}
+            for ad in parsed.ads
+        ])
     return deriv
 
 
@@ -339,6 +389,8 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     s.add(cap)
     s.flush()
     faults.checkpoint("store:after_capture")
+    if digest is not None:
+        _note_payload(s, page.id, now, cap.id, digest)
 
     if capture.final_url and capture.redirects:
         _add_alias(s, page.id, capture.final_url, "final", now)
@@ -346,24 +398,12 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     versioned = is_versioned(capture, parsed)
     result = StoredCapture(capture_id=cap.id, page_id=page.id, outcome="error")
     if parsed is not None:
-        deriv = add_derivation(s, cap, parsed, versioned)
+        deriv = add_derivation(s, cap, parsed, versioned, new_capture=True)
         if parsed.metadata.canonical_url and not parsed.degraded:
             _add_alias(s, page.id, parsed.metadata.canonical_url, "canonical", now)
         faults.checkpoint("store:after_derivation")
         if versioned:
-            later = s.scalar(
-                select(Capture.id)
-                .join(Derivation, Derivation.capture_id == Capture.id)
-                .where(
-                    Capture.page_id == page.id,
-                    Capture.id != cap.id,
-                    Capture.fetched_at > now,
-                    Derivation.current.is_(True),
-                    Derivation.versioned.is_(True),
-                )
-                .limit(1)
-            )
-            if later is not None:
+            if _later_versioned(s, page.id, cap.id, now):
                 # An older capture arriving late (e.g. a WARC import): replay the history.
                 rebuild_page_history(s, page.id)
                 rev = s.scalar(
@@ -396,10 +436,52 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     return result
 
 
-def _extend_current(s: Session, page: Page, cap: Capture) -> StoredCapture:
+def _note_payload(s: Session, page_id: int, at: datetime, capture_id: int, digest: str) -> None:
+    """Keep the transaction's idea of the page's latest payload (the next one's delta base)."""
+    cache = txcache.of(s)
+    if cache is None:
+        return
+    latest = cache.latest_blob.get(page_id, txcache.UNKNOWN)
+    if latest is not txcache.UNKNOWN and (latest is None or (at, capture_id) >= latest[:2]):
+        cache.latest_blob[page_id] = (at, capture_id, digest)
+
+
+def _later_versioned(s: Session, page_id: int, capture_id: int, at: datetime) -> bool:
+    """Does the page have a versioned capture after `at` (this one arrived late)?"""
+    cache = txcache.of(s)
+    if cache is None or page_id not in cache.latest_versioned:
+        latest = s.scalar(
+            select(func.max(Capture.fetched_at))
+            .join(Derivation, Derivation.capture_id == Capture.id)
+            .where(
+                Capture.page_id == page_id,
+                Capture.id != capture_id,
+                Derivation.current.is_(True),
+                Derivation.versioned.is_(True),
+            )
+        )
+    else:
+        latest = cache.latest_versioned[page_id]
+    if cache is not None:  # this capture is versioned now too
+        cache.latest_versioned[page_id] = at if latest is None else max(latest, at)
+    return latest is not None and latest > at
+
+
+def _current_revision(s: Session, page_id: int) -> Revision | None:
+    """The page's highest-ordinal revision."""
+    cache = txcache.of(s)
+    if cache is not None and page_id in cache.current_revision:
+        return cache.current_revision[page_id]
     cur = s.scalar(
-        select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal.desc()).limit(1)
+        select(Revision).where(Revision.page_id == page_id).order_by(Revision.ordinal.desc()).limit(1)
     )
+    if cache is not None:
+        cache.current_revision[page_id] = cur
+    return cur
+
+
+def _extend_current(s: Session, page: Page, cap: Capture) -> StoredCapture:
+    cur = _current_revision(s, page.id)
     if cur is not None and cap.fetched_at >= cur.last_seen:
         cur.last_seen = cap.fetched_at
         cur.last_capture_id = cap.id
@@ -413,9 +495,7 @@ def advance_history(
     page.profile = parsed.profile
     h = deriv.content_hash
     assert h is not None
-    cur = s.scalar(
-        select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal.desc()).limit(1)
-    )
+    cur = _current_revision(s, page.id)
     if cur is not None and cur.content_hash == h:
         cur.last_seen = max(cur.last_seen, cap.fetched_at)
         cur.last_capture_id = cap.id
@@ -446,6 +526,9 @@ def advance_history(
             )
         s.add(rev)
         s.flush()
+        cache = txcache.of(s)
+        if cache is not None:
+            cache.current_revision[page.id] = rev
         search.index_revision(s, page.id, rev.id, parsed.metadata.title, parsed.body.text)
         outcome = "new_revision"
     added, removed = _observe_comments(s, page.id, cap, parsed)
@@ -454,16 +537,8 @@ def advance_history(
 
 def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage) -> tuple[int, int]:
     at = cap.fetched_at
-    rows = {c.key: c for c in s.scalars(select(Comment).where(Comment.page_id == page_id))}
-    latest_text: dict[int, str] = {}
-    if rows:
-        for cid, text in s.execute(
-            select(CommentVersion.comment_id, CommentVersion.text)
-            .join(Comment, Comment.id == CommentVersion.comment_id)
-            .where(Comment.page_id == page_id)
-            .order_by(CommentVersion.first_seen, CommentVersion.id)
-        ):
-            latest_text[cid] = text  # the last one wins: the newest version
+    rows, latest_text = _page_comments(s, page_id)
+    existing = list(rows.items())  # comments added below are in `seen`, never removed here
     added = removed = 0
     seen: set[str] = set()
     for c in parsed.comments:
@@ -487,7 +562,9 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
             )
             s.add(row)
             s.flush()
+            rows[c.key] = row
             _add_comment_version(s, page_id, row, c.text, at, cap.id)
+            latest_text[row.id] = c.text
             added += 1
             continue
         row.last_seen = max(row.last_seen, at)
@@ -497,14 +574,36 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
         row.reply_to_key = c.reply_to_key or row.reply_to_key
         if fold(latest_text.get(row.id)) != fold(c.text):
             _add_comment_version(s, page_id, row, c.text, at, cap.id)
+            latest_text[row.id] = c.text
     thread = parsed.thread
-    for key, row in rows.items():
+    for key, row in existing:
         if key in seen or row.removed_at is not None:
             continue
         if thread.shows(row.number):
             row.removed_at = at
             removed += 1
     return added, removed
+
+
+def _page_comments(s: Session, page_id: int) -> tuple[dict[str, Comment], dict[int, str]]:
+    """The page's comments by key and each one's newest text. Within a transaction with a
+    cache, the same (mutable) dicts every time: the caller keeps them in step."""
+    cache = txcache.of(s)
+    if cache is not None and page_id in cache.comments:
+        return cache.comments[page_id]
+    rows = {c.key: c for c in s.scalars(select(Comment).where(Comment.page_id == page_id))}
+    latest_text: dict[int, str] = {}
+    if rows:
+        for cid, text in s.execute(
+            select(CommentVersion.comment_id, CommentVersion.text)
+            .join(Comment, Comment.id == CommentVersion.comment_id)
+            .where(Comment.page_id == page_id)
+            .order_by(CommentVersion.first_seen, CommentVersion.id)
+        ):
+            latest_text[cid] = text  # the last one wins: the newest version
+    if cache is not None:
+        cache.comments[page_id] = (rows, latest_text)
+    return rows, latest_text
 
 
 def _add_comment_version(
@@ -523,6 +622,9 @@ def rebuild_page_history(s: Session, page_id: int) -> None:
     Used when captures arrive out of order and by `reparse`. Raw captures and derivations are
     untouched; revisions and comment histories are derived data.
     """
+    cache = txcache.of(s)
+    if cache is not None:
+        cache.forget_history(page_id)
     search.unindex_page(s, page_id)
     comment_ids = select(Comment.id).where(Comment.page_id == page_id)
     s.execute(delete(CommentVersion).where(CommentVersion.comment_id.in_(comment_ids)))

@@ -236,5 +236,21 @@ def host_done(s: Session, host: str, ended_at: datetime, delay: float, *, backof
     state.failures = state.failures + 1 if failed else 0
 
 
+def robots_cached(s: Session, host: str, now: datetime) -> tuple[int | None, str | None, datetime] | None:
+    """The host's robots.txt answer saved by any worker, while it is still fresh:
+    (status or None when unreachable, body, expires_at)."""
+    state = s.get(HostState, host)
+    if state is None or state.robots_expires_at is None or state.robots_expires_at <= now:
+        return None
+    return state.robots_status, state.robots_body, state.robots_expires_at
+
+
+def save_robots(s: Session, host: str, now: datetime, status: int | None, body: str | None,
+                expires_at: datetime, crawl_delay: float | None) -> None:
+    insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
+    s.execute(update(HostState).where(HostState.host == host).values(
+        robots_status=status, robots_body=body, robots_expires_at=expires_at, crawl_delay=crawl_delay))
+
+
 def host_states(s: Session) -> list[HostState]:
     return list(s.scalars(select(HostState).order_by(HostState.host)))
