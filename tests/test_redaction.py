@@ -110,11 +110,13 @@ def test_redact_a_comment_by_key(archive, db_url, capsys) -> None:
     site.states = {slug: st.__class__(fetch=9, added=(NEW_POST,)) for slug, st in site.states.items()}
     page = LIVER_URL.removeprefix(BASE)
     store_page(archive, LIVER_URL, site(page).body, T0 + timedelta(days=9))
-    assert main(["reparse", "--force", "--db", db_url]) == 0
-    capsys.readouterr()
-    shown = cli_json(capsys, "show", LIVER_URL, "--db", db_url)
-    assert next(c for c in shown["comments"] if c["key"] == NEW_KEY)["text"] == REDACTED
-    assert hits(capsys, db_url, "accident scan") == [] and "accident" not in records_text(archive)
+    for rerun in ([], ["reparse", "--force", "--db", db_url]):
+        if rerun:
+            assert main(rerun) == 0
+            capsys.readouterr()
+        shown = cli_json(capsys, "show", LIVER_URL, "--db", db_url)
+        assert next(c for c in shown["comments"] if c["key"] == NEW_KEY)["text"] == REDACTED
+        assert hits(capsys, db_url, "accident scan") == [] and "accident" not in records_text(archive)
 
 
 def test_redact_an_author_with_raw_captures(archive, db_url, capsys) -> None:
