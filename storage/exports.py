@@ -107,6 +107,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ("capture_id", "int", "the capture's id"),
         ("payload_sha256", "str", "sha256 of the payload as the server sent it (empty: no payload)"),
         *_PAGE,
+        ("redacted", "bool", "the payload was removed by a redaction (redacted_sha256 names it)"),
+        ("redacted_sha256", "str", "sha256 of the payload a redaction removed"),
         ("requested_url", "str", "URL requested"),
         ("final_url", "str", "URL after redirects"),
         ("fetched_at", "time", "when it was fetched"),
@@ -352,7 +354,8 @@ def _capture_rows(s: Session, site: str | None, start: datetime | None, end: dat
                   batch_size: int) -> Iterator[dict[str, Any]]:
     cur = _current_derivation()
     stmt = (
-        select(Capture.id, Capture.blob_digest, Capture.page_id, Page.url, Site.host, Capture.requested_url,
+        select(Capture.id, Capture.blob_digest, Capture.page_id, Page.url, Site.host, Capture.redacted,
+               Capture.redacted_digest, Capture.requested_url,
                Capture.final_url, Capture.fetched_at, Capture.status, Capture.http_version, Capture.error_kind,
                Capture.truncated, Capture.not_modified, Capture.payload_size, Capture.elapsed_ms,
                Capture.outcome, Capture.crawl_run_id, func.coalesce(cur.versioned, False), cur.content_hash,
@@ -365,8 +368,8 @@ def _capture_rows(s: Session, site: str | None, start: datetime | None, end: dat
     for row in _keyset(s, _site_filter(_time_window(stmt, Capture.fetched_at, start, end), site),
                        Capture.id, batch_size):
         d = dict(zip(names, row))
-        d["truncated"], d["not_modified"], d["versioned"] = (
-            bool(d["truncated"]), bool(d["not_modified"]), bool(d["versioned"]))
+        for flag in ("redacted", "truncated", "not_modified", "versioned"):
+            d[flag] = bool(d[flag])
         yield d
 
 
