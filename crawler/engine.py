@@ -325,7 +325,7 @@ class FrontierCrawl(Crawl):
             return self.scope, self.recrawl, self.max_pages
         return self.job_policy(job_id)
 
-    def _done(self, item: Leased, cap: CaptureIn, stored_outcome: str | None = None) -> FrontierDone:
+    def _done(self, item: Leased, cap: CaptureIn) -> FrontierDone:
         now = datetime.now(timezone.utc)
         recrawl = self._policy(item.job_id)[1]
         failed = _failed(cap)
@@ -341,11 +341,14 @@ class FrontierCrawl(Crawl):
         etag, last_modified = cap.header("etag"), cap.header("last-modified")
         if recrawl is None:  # one-shot: done with this URL
             return FrontierDone(item.id, self.owner, outcome, None, etag=etag, last_modified=last_modified)
-        changed = cap.status is not None and 200 <= cap.status < 300 and cap.status != 304 and (
-            stored_outcome in (None, "new_revision"))
-        interval = recrawl.next_interval(item.recrawl_seconds, changed)
+        # A 304 or an error page did not change; a 2xx may have: the archive knows once it has
+        # compared content hashes, so both intervals go with the capture and it picks one.
+        may_have_changed = cap.status is not None and 200 <= cap.status < 300 and cap.status != 304
+        interval = recrawl.next_interval(item.recrawl_seconds, may_have_changed)
+        unchanged = recrawl.next_interval(item.recrawl_seconds, False) if may_have_changed else None
         return FrontierDone(item.id, self.owner, outcome, now + timedelta(seconds=interval), etag=etag,
-                            last_modified=last_modified, recrawl_seconds=interval)
+                            last_modified=last_modified, recrawl_seconds=interval,
+                            unchanged_recrawl_seconds=unchanged)
 
     def _discovered(self, item: Leased, parsed: ParsedPage | None, cap: CaptureIn) -> list[tuple[str, int, float]]:
         scope = self._policy(item.job_id)[0]

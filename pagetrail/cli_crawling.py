@@ -39,6 +39,8 @@ def _spec_from_args(args: argparse.Namespace) -> ScheduleSpec:
         deny=args.deny or [],
         max_depth=args.max_depth,
         max_pages=args.max_pages,
+        min_recrawl=args.min_recrawl,
+        max_recrawl=args.max_recrawl,
     )
 
 
@@ -255,6 +257,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--deny", action="append", metavar="REGEX", help="never follow URLs matching (repeatable)")
     add.add_argument("--max-depth", type=int, help="link depth from the seeds")
     add.add_argument("--max-pages", type=int, help="pages per run")
+    add.add_argument("--min-recrawl", default="1h", metavar="1h",
+                     help="a known page is fetched again no sooner than this, however often it changes (default 1h)")
+    add.add_argument("--max-recrawl", default="30d", metavar="30d",
+                     help="and no later than this, however stable it is (default 30d); between the two the "
+                          "interval halves when the page changed and grows by half when it did not")
     _add_common(add)
     add.set_defaults(func=cmd_add)
 

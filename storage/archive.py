@@ -117,7 +117,7 @@ class Archive:
             txcache.begin(s)
             result = store_capture_in(s, capture, parsed)
             if done is not None:
-                frontier.finish(s, done, capture.fetched_at)
+                frontier.finish(s, done, capture.fetched_at, result.outcome)
             if discovered and job_id is not None:
                 frontier.enqueue(s, job_id, discovered, capture.fetched_at, run_id=capture.crawl_run_id,
                                  max_total=max_total)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,9 +140,15 @@ def renew(s: Session, owner: str, entry_ids: list[int], now: datetime, lease_sec
         )
 
 
-def finish(s: Session, done: FrontierDone, now: datetime) -> bool:
+def finish(s: Session, done: FrontierDone, now: datetime, stored_outcome: str | None = None) -> bool:
     """Apply a fetch's end to its entry; False when the lease was lost to another worker
-    (the capture is still stored: fetching is at-least-once)."""
+    (the capture is still stored: fetching is at-least-once). `stored_outcome` (the capture's
+    versioning outcome) picks the recrawl interval for an unchanged page."""
+    if (done.unchanged_recrawl_seconds is not None and done.recrawl_seconds is not None
+            and done.next_fetch_at is not None and stored_outcome in ("unchanged", "not_modified")):
+        base = done.next_fetch_at - timedelta(seconds=done.recrawl_seconds)
+        done = replace(done, recrawl_seconds=done.unchanged_recrawl_seconds,
+                       next_fetch_at=base + timedelta(seconds=done.unchanged_recrawl_seconds))
     entry = s.get(FrontierEntry, done.entry_id)
     if entry is None or (entry.lease_owner != done.owner and entry.state == "leased"):
         return False

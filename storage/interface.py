@@ -98,6 +98,9 @@ class FrontierDone:
     etag: str | None = None
     last_modified: str | None = None
     recrawl_seconds: float | None = None
+    # Whether the page changed is known only when the capture is stored (same content hash or
+    # not): the interval to use instead when it turns out unchanged, applied in that transaction.
+    unchanged_recrawl_seconds: float | None = None
 
 
 # (normalized URL, depth, priority) of a discovered link
