@@ -259,22 +259,32 @@ def _site_filter(stmt: Select[Any], site: str | None) -> Select[Any]:
     return stmt.where(_site_condition(site)) if site else stmt
 
 
-def _keyset(s: Session, stmt: Select[Any], key: Any, batch_size: int) -> Iterator[Any]:
-    """Rows of `stmt` in batches ordered by the unique `key` column (selected first)."""
+def _keyset_batches(s: Session, stmt: Select[Any], key: Any, batch_size: int) -> Iterator[list[Any]]:
+    """`stmt`'s rows, a batch per query, ordered by the unique `key` column (selected first)."""
     last = None
     while True:
         q = stmt if last is None else stmt.where(key > last)
-        batch = s.execute(q.order_by(key).limit(batch_size)).all()
+        batch = list(s.execute(q.order_by(key).limit(batch_size)).all())
         if not batch:
             return
-        yield from batch
+        yield batch
         last = batch[-1][0]
         if len(batch) < batch_size:
             return
 
 
+def _keyset(s: Session, stmt: Select[Any], key: Any, batch_size: int) -> Iterator[Any]:
+    for batch in _keyset_batches(s, stmt, key, batch_size):
+        yield from batch
+
+
 def _current_derivation():  # type: ignore[no-untyped-def]
+    """The capture's newest derivation (outer-joined: failed fetches have none)."""
     return aliased(Derivation, name="cur")
+
+
+def _is_current_of(cur: Any, capture_id: Any) -> Any:
+    return and_(cur.capture_id == capture_id, cur.current.is_(True))
 
 
 def _revision_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
@@ -312,42 +322,47 @@ def _revision_rows(s: Session, site: str | None, start: datetime | None, end: da
 
 def _comment_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
                   batch_size: int) -> Iterator[dict[str, Any]]:
-    cv2 = aliased(CommentVersion)
-    next_version = (
-        select(func.min(cv2.first_seen))
-        .where(cv2.comment_id == CommentVersion.comment_id, cv2.first_seen > CommentVersion.first_seen)
-        .correlate(CommentVersion)
-        .scalar_subquery()
-    )
-    ordinal = (
-        select(func.count(cv2.id))
-        .where(cv2.comment_id == CommentVersion.comment_id,
-               or_(cv2.first_seen < CommentVersion.first_seen,
-                   and_(cv2.first_seen == CommentVersion.first_seen, cv2.id <= CommentVersion.id)))
-        .correlate(CommentVersion)
-        .scalar_subquery()
-    )
-    text_to = func.coalesce(next_version, Comment.removed_at)
-    cur = _current_derivation()
+    # Keyset batches of comments, then their text versions in one query per batch: a version's
+    # number and end (the next version, else the removal) come from its siblings, in order.
     stmt = (
-        select(CommentVersion.id, Comment.page_id, Page.url, Site.host, Comment.key, ordinal,
-               Comment.site_comment_id, Comment.number, Comment.author, Comment.posted, Comment.reply_to,
-               Comment.reply_to_key, Comment.first_seen, Comment.last_seen, Comment.removed_at,
-               CommentVersion.text, CommentVersion.first_seen, text_to, CommentVersion.capture_id,
-               cur.parser_version)
-        .join(Comment, Comment.id == CommentVersion.comment_id)
+        select(Comment.id, Comment.page_id, Page.url, Site.host, Comment.key, Comment.site_comment_id,
+               Comment.number, Comment.author, Comment.posted, Comment.reply_to, Comment.reply_to_key,
+               Comment.first_seen, Comment.last_seen, Comment.removed_at)
         .join(Page, Page.id == Comment.page_id)
         .join(Site, Site.id == Page.site_id)
-        .outerjoin(cur, and_(cur.capture_id == CommentVersion.capture_id, cur.current.is_(True)))
     )
-    # this text version's visibility [text_from, text_to) overlaps the window
+    # a version can overlap the window only if its comment's visibility does
     if end is not None:
-        stmt = stmt.where(CommentVersion.first_seen <= end)
+        stmt = stmt.where(Comment.first_seen <= end)
     if start is not None:
-        stmt = stmt.where(or_(text_to.is_(None), text_to > start))
-    names = [c.name for c in COLUMNS["comments"]]
-    for row in _keyset(s, _site_filter(stmt, site), CommentVersion.id, batch_size):
-        yield dict(zip(names, row[1:]))
+        stmt = stmt.where(or_(Comment.removed_at.is_(None), Comment.removed_at > start))
+    cur = _current_derivation()
+    for batch in _keyset_batches(s, _site_filter(stmt, site), Comment.id, batch_size):
+        versions: dict[int, list[Any]] = {c[0]: [] for c in batch}
+        for v in s.execute(
+            select(CommentVersion.comment_id, CommentVersion.text, CommentVersion.first_seen,
+                   CommentVersion.capture_id, cur.parser_version)
+            .outerjoin(cur, _is_current_of(cur, CommentVersion.capture_id))
+            .where(CommentVersion.comment_id.in_(list(versions)))
+            .order_by(CommentVersion.comment_id, CommentVersion.first_seen, CommentVersion.id)
+        ):
+            versions[v[0]].append(v)
+        for (cid, pid, url, host, key, site_id, number, author, posted, reply_to, reply_key, first, last,
+             removed) in batch:
+            vs = versions[cid]
+            for n, (_cid, text, text_from, capture_id, pv) in enumerate(vs, start=1):
+                text_to = vs[n][2] if n < len(vs) else removed
+                # this version's visibility [text_from, text_to) overlaps the window
+                if (end is not None and text_from > end) or (
+                        start is not None and text_to is not None and text_to <= start):
+                    continue
+                yield {
+                    "page_id": pid, "url": url, "site": host, "comment_key": key, "version": n,
+                    "comment_id": site_id, "number": number, "author": author, "posted": posted,
+                    "reply_to": reply_to, "reply_to_key": reply_key, "first_seen": first, "last_seen": last,
+                    "removed_at": removed, "text": text, "text_from": text_from, "text_to": text_to,
+                    "capture_id": capture_id, "parser_version": pv,
+                }
 
 
 def _capture_rows(s: Session, site: str | None, start: datetime | None, end: datetime | None,
@@ -362,7 +377,7 @@ def _capture_rows(s: Session, site: str | None, start: datetime | None, end: dat
                cur.parser_version, cur.profile)
         .join(Page, Page.id == Capture.page_id)
         .join(Site, Site.id == Page.site_id)
-        .outerjoin(cur, and_(cur.capture_id == Capture.id, cur.current.is_(True)))
+        .outerjoin(cur, _is_current_of(cur, Capture.id))
     )
     names = [c.name for c in COLUMNS["captures"]]
     for row in _keyset(s, _site_filter(_time_window(stmt, Capture.fetched_at, start, end), site),
@@ -383,7 +398,7 @@ def _ad_rows(s: Session, site: str | None, start: datetime | None, end: datetime
         .join(Capture, Capture.id == AdObservation.capture_id)
         .join(Page, Page.id == Capture.page_id)
         .join(Site, Site.id == Page.site_id)
-        .outerjoin(cur, and_(cur.capture_id == Capture.id, cur.current.is_(True)))
+        .outerjoin(cur, _is_current_of(cur, Capture.id))
     )
     names = [c.name for c in COLUMNS["ads"]]
     for row in _keyset(s, _site_filter(_time_window(stmt, Capture.fetched_at, start, end), site),
