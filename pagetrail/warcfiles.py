@@ -199,7 +199,7 @@ def _capture_records(writer: WARCWriter, cap: warcdata.CaptureOut, written: dict
         counts["errors"] += 1
         counts["metadata"] += 1
         fields[RECORD_KIND] = "fetch-error"
-        return [_json_record(writer, cap.requested_url, {
+        return [_json_record(writer, uri, {
             "error_kind": cap.error_kind, "error_message": cap.error_message,
             "requested_url": cap.requested_url, "final_url": cap.final_url,
             "redirects": [[u, st] for u, st in cap.redirects], "fetched_at": fields["WARC-Date"],
