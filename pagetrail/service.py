@@ -19,6 +19,7 @@ from crawler.scope import Scope
 from pagetrail.pipeline import make_parser, open_archive, run_async, worker_id
 from pagetrail.settings import Settings
 from storage.archive import Archive
+from storage.db import SchemaMismatch, check_schema
 
 log = logging.getLogger("pagetrail.service")
 
@@ -54,16 +55,41 @@ async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop:
     return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
 
 
+async def watch_schema(archive: Archive, every: float, stop: asyncio.Event) -> str | None:
+    """Stop the service when the database's schema stops being this code's (a newer pagetrail
+    ran `db upgrade` under it): old code takes no more work in a schema it does not know; the
+    fetches under way end as in a graceful stop. Returns why it stopped the service, or None
+    once `stop` is set otherwise."""
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+            return None
+        except TimeoutError:
+            pass
+        try:
+            await asyncio.to_thread(check_schema, archive.engine)
+        except SchemaMismatch as exc:
+            log.error("stopping: %s", exc)
+            stop.set()
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - a lost connection: leases and the leader lease cover it
+            log.warning("cannot check the schema (%s); trying again in %.0f s", exc, every)
+
+
 def run_service(settings: Settings, *, scheduler: bool = True, workers: bool = True) -> int:
     archive = open_archive(settings, must_exist=False)
     owner = worker_id()
     sched = Scheduler(archive, owner, settings.fetch_settings()) if scheduler else None
+    problem: str | None = None
 
     async def main() -> None:
+        nonlocal problem
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # checked as often as leases are renewed: a third of a lease (20 s by default)
+        watcher = asyncio.create_task(watch_schema(archive, max(1.0, settings.lease_seconds / 3), stop))
         if sched:
             sched.start()
         try:
@@ -74,11 +100,16 @@ def run_service(settings: Settings, *, scheduler: bool = True, workers: bool = T
         finally:
             if sched:
                 await asyncio.to_thread(sched.stop)
+            stop.set()
+            problem = await watcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.info("pagetrail %s started as %s on %s", "run" if scheduler else "worker", owner,
              archive.engine.url.render_as_string(hide_password=True))
     asyncio.run(main())
+    if problem is not None:  # work under way was stored and unused leases given back first
+        raise SchemaMismatch(f"{problem} (this {'run' if scheduler else 'worker'} stopped after "
+                             "finishing the fetches under way; it takes no new work)")
     log.info("stopped cleanly")
     return 0
 
