@@ -110,7 +110,9 @@ def iter_captures(
 
 def _capture_out(s: Session, cap: Capture, page_url: str, record: dict[str, Any] | None) -> CaptureOut:
     payload = problem = None
-    if cap.blob_digest is not None:
+    if cap.redacted:  # `pagetrail redact --raw`: the bytes are gone on purpose
+        problem = f"the payload (sha256 {cap.redacted_digest}) was redacted from the archive"
+    elif cap.blob_digest is not None:
         try:
             payload = get_blob(s, cap.blob_digest)
         except BlobCorrupt as exc:  # redacted or damaged: the export says so instead of failing

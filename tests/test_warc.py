@@ -212,6 +212,27 @@ def test_export_is_a_valid_warc_with_the_bytes_served(db_url, tmp_path, capsys):
         assert {**again, "page": None} == {**history[p], "page": None}, p
     assert history["/etag.htm"]["captures"] == 2 and history["/private/x"]["captures"] == 2
 
+    # a redacted payload is not emitted: a metadata record says it is unavailable
+    engine = open_engine(db_url)
+    with Archive(engine).sessions() as s:
+        gz_capture = s.scalar(select(Capture.id).join(Page).where(Page.url == base + "/gz.htm").limit(1))
+    engine.dispose()
+    code, _, err = cli(capsys, "redact", "--capture", str(gz_capture), "--reason", "test", "--db", db_url)
+    assert code == 0, err
+    engine = open_engine(db_url, read_only=True)
+    try:
+        counts = export_warc(engine, tmp_path / "redacted.warc")  # plain, by its name
+    finally:
+        engine.dispose()
+    assert counts["payload_missing"] == 2  # both gz captures had those very bytes
+    with open(tmp_path / "redacted.warc", "rb") as fh:
+        assert fh.read(8) == b"WARC/1.1"
+        fh.seek(0)
+        gz_records = [(r.rec_type, r.rec_headers.get_header("Pagetrail-Record"), read_all(r.raw_stream))
+                      for r in ArchiveIterator(fh) if (r.rec_headers.get_header("WARC-Target-URI") or "").endswith("/gz.htm")]
+    assert [(t, kind) for t, kind, _ in gz_records] == [("metadata", "payload-unavailable")] * 2
+    assert all(b"redacted" in body and gz_body.body not in body for _, _, body in gz_records)
+
 
 # ==== import: an independent writer ================================================================
 @pytest.mark.skipif(shutil.which("wget") is None, reason="needs Debian's wget (apt-get install wget)")
