@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,15 @@ from typing import Any
 
 from pagetrail import __version__
 from storage.archive import Archive
-from storage.exports import COLUMNS, DEFAULT_BATCH, EXPORT_SCHEMA_VERSION, Column, begin_snapshot, export_rows
+from storage.exports import (
+    COLUMNS,
+    DEFAULT_BATCH,
+    EXPORT_SCHEMA_VERSION,
+    Column,
+    begin_snapshot,
+    capture_parser_versions,
+    export_rows,
+)
 from storage.queries import iso
 
 FORMATS = ("jsonl", "csv", "parquet", "warc")
@@ -64,19 +73,37 @@ def _csv_cell(col: Column, value: Any) -> str:
 
 # ---- writers: (rows, columns, open file or path, batch size) -> None ----------------------------
 
-def _write_jsonl(rows: Iterable[dict[str, Any]], cols: tuple[Column, ...], path: Path, batch_size: int) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
+def text_lines(rows: Iterable[dict[str, Any]], cols: tuple[Column, ...], fmt: str) -> Iterator[str]:
+    """JSON lines or CSV (header first), one line at a time: the file writers and the HTTP
+    API's streamed export share it."""
+    if fmt == "jsonl":
         for row in rows:
-            f.write(json.dumps({c.name: _text_value(c, row[c.name]) for c in cols}, ensure_ascii=False))
-            f.write("\n")
+            yield json.dumps({c.name: _text_value(c, row[c.name]) for c in cols}, ensure_ascii=False) + "\n"
+        return
+    if fmt != "csv":
+        raise ExportError(f"not a text format: {fmt!r}")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+
+    def line(cells: list[str]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(cells)
+        return buf.getvalue()
+
+    yield line([c.name for c in cols])
+    for row in rows:
+        yield line([_csv_cell(c, row[c.name]) for c in cols])
+
+
+def _write_jsonl(rows: Iterable[dict[str, Any]], cols: tuple[Column, ...], path: Path, batch_size: int) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.writelines(text_lines(rows, cols, "jsonl"))
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], cols: tuple[Column, ...], path: Path, batch_size: int) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([c.name for c in cols])
-        for row in rows:
-            w.writerow([_csv_cell(c, row[c.name]) for c in cols])
+        f.writelines(text_lines(rows, cols, "csv"))
 
 
 def _pyarrow() -> Any:
@@ -199,6 +226,8 @@ def export(
                               "(pagetrail.warcfiles is missing); reinstall pagetrail") from None
         # The WARC writer chooses gzip from the file name, so it writes `out` itself.
         rows = dict(export_warc(archive.engine, out, site=site, start=start, end=end))
+        with archive.sessions() as s:
+            parser_versions = capture_parser_versions(s, site=site, start=start, end=end)
         schema: dict[str, Any] = {"format": "WARC", "export_schema_version": EXPORT_SCHEMA_VERSION}
     else:
         assert what is not None

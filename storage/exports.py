@@ -223,6 +223,7 @@ def comment_thread(
     """
     page = resolve_page(s, url)
     timeline = comment_timeline(s, page.id)
+
     def t(value: str | None) -> datetime | None:  # the timeline's ISO strings, back to times
         return datetime.fromisoformat(value) if value else None
 
@@ -412,6 +413,21 @@ def _time_window(stmt: Select[Any], col: Any, start: datetime | None, end: datet
     if end is not None:
         stmt = stmt.where(col <= end)
     return stmt
+
+
+def capture_parser_versions(s: Session, *, site: str | None = None, start: datetime | None = None,
+                            end: datetime | None = None) -> list[str]:
+    """The parser versions of the current records of the captures fetched in [start, end]
+    (what a WARC export of those captures carries in its metadata records)."""
+    cur = _current_derivation()
+    stmt = (
+        select(cur.parser_version).distinct()
+        .join(Capture, Capture.id == cur.capture_id)
+        .join(Page, Page.id == Capture.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .where(cur.current.is_(True))
+    )
+    return sorted(s.scalars(_site_filter(_time_window(stmt, Capture.fetched_at, start, end), site)))
 
 
 _ROWS = {"revisions": _revision_rows, "comments": _comment_rows, "captures": _capture_rows, "ads": _ad_rows}
