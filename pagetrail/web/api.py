@@ -9,7 +9,10 @@ exactly these routes; tests keep the two in step.
 from __future__ import annotations
 
 import hmac
+import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -259,6 +262,107 @@ def schedule_resume(request: Request) -> Response:
     return _set_paused(request, False)
 
 
+def _text(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def reparse_(request: Request) -> Response:
+    """Re-derive records from stored captures with the current parsers (needs the API token):
+    ?url=… (repeatable) or ?site=HOST or neither (everything); ?since=DATE; ?force=true."""
+    require_token(request)
+    import parsers
+    from parsers.profiles import ProfileError, load_profiles
+    from pagetrail.reparse import reparse
+
+    extra = [Path(request.app.state.profiles_dir)] if request.app.state.profiles_dir else []
+    try:
+        profiles = load_profiles(extra_dirs=extra)
+    except ProfileError as exc:
+        raise BadRequest(f"the server's site profiles do not load: {exc}") from None
+
+    def parse(content, url, headers, fetched_at):  # type: ignore[no-untyped-def]
+        return parsers.parse(content, url, headers=headers, fetched_at=fetched_at, profiles=profiles)
+
+    report = reparse(request.app.state.archive, parse, urls=request.query_params.getlist("url") or None,
+                     site=_text(request, "site"), since=_moment(request, "since"),
+                     force=bool(bool_param(request, "force")))
+    return json_response(request, report.to_dict())
+
+
+def redact_(request: Request) -> Response:
+    """Remove personal data from the records, the search index and exports, with an audit entry
+    (needs the API token): exactly one of ?comment=KEY (&url=…), ?author=NAME, ?capture=ID;
+    ?reason=… is required; ?raw=true removes the raw captures' bytes too; ?who=… (default "api")."""
+    require_token(request)
+    from storage.redaction import RedactionError, redact
+
+    capture = _text(request, "capture")
+    if capture is not None and not capture.isdigit():
+        raise BadRequest("capture must be a capture id (an integer), as history and exports show it")
+    try:
+        with _sessions(request).begin() as s:
+            report = redact(s, comment_key=_text(request, "comment"), url=_text(request, "url"),
+                            author=_text(request, "author"), capture_id=int(capture) if capture else None,
+                            reason=_text(request, "reason") or "", who=_text(request, "who") or "api",
+                            raw=bool(bool_param(request, "raw")))
+    except RedactionError as exc:
+        raise BadRequest(str(exc)) from None
+    return json_response(request, report.to_dict())
+
+
+def redactions(request: Request) -> Response:
+    """The redaction audit trail: who removed what, when and why (never the data itself)."""
+    from storage.redaction import list_redactions
+
+    with _sessions(request)() as s:
+        return json_response(request, {"items": list_redactions(s)})
+
+
+def export_(request: Request) -> Response:
+    """A research dataset as a file download, written by the same code as `pagetrail export`:
+    ?format=jsonl|csv|parquet|warc &what=revisions|comments|captures|ads (not for warc)
+    &site=HOST &from=DATE &to=DATE. The manifest's sha256 and row counts come as X-Export-*
+    headers; ?manifest=true answers with the manifest itself instead of the file."""
+    import tempfile
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    from pagetrail.exporting import ExportError, export
+
+    fmt = request.query_params.get("format", "jsonl")
+    what = _text(request, "what")
+    suffix = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet", "warc": ".warc.gz"}.get(fmt)
+    if suffix is None:
+        raise BadRequest("format must be jsonl, csv, parquet or warc")
+    folder = Path(tempfile.mkdtemp(prefix="pagetrail-export-"))
+    out = folder / (f"{what or 'captures'}{suffix}")
+    query = {k: v for k, v in request.query_params.items() if k != "manifest"}
+
+    def cleanup() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        manifest = export(request.app.state.archive, fmt, what, out, site=_text(request, "site"),
+                          start=_moment(request, "from"), end=_moment(request, "to"), query=query)
+    except ExportError as exc:
+        cleanup()
+        raise BadRequest(str(exc)) from None
+    except BaseException:
+        cleanup()
+        raise
+    if bool_param(request, "manifest"):
+        cleanup()
+        return json_response(request, manifest)
+    media = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
+             "parquet": "application/vnd.apache.parquet", "warc": "application/warc"}[fmt]
+    headers = {"X-Export-Sha256": manifest["sha256"],
+               "X-Export-Rows": json.dumps(manifest["rows"], separators=(",", ":"))}
+    return FileResponse(out, media_type=media, filename=out.name, headers=headers,
+                        background=BackgroundTask(cleanup))
+
+
 def openapi(request: Request) -> Response:
     from pagetrail.web.openapi import spec
 
@@ -281,4 +385,8 @@ routes = [
     Route("/api/schedules", _threaded(schedule_list), methods=["GET"]),
     Route("/api/schedules/{name}/pause", _threaded(schedule_pause), methods=["POST"]),
     Route("/api/schedules/{name}/resume", _threaded(schedule_resume), methods=["POST"]),
+    Route("/api/export", _threaded(export_), methods=["GET"]),
+    Route("/api/redactions", _threaded(redactions), methods=["GET"]),
+    Route("/api/reparse", _threaded(reparse_), methods=["POST"]),
+    Route("/api/redact", _threaded(redact_), methods=["POST"]),
 ]

@@ -111,8 +111,9 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return _error(request, 500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
-def create_app(archive: Archive, *, api_token: str | None = None) -> Starlette:
-    """The whole site over `archive`. `api_token` unset: every changing endpoint is refused."""
+def create_app(archive: Archive, *, api_token: str | None = None, profiles_dir: str | None = None) -> Starlette:
+    """The whole site over `archive`. `api_token` unset: every changing endpoint is refused.
+    `profiles_dir`: the extra site profiles a reparse through the API uses (as the CLI's)."""
     from pagetrail.web import api, memento, ui
 
     routes: list[Any] = [
@@ -135,6 +136,7 @@ def create_app(archive: Archive, *, api_token: str | None = None) -> Starlette:
     )
     app.state.archive = archive
     app.state.api_token = api_token
+    app.state.profiles_dir = profiles_dir
     app.state.templates = ui.make_templates()
     app.add_middleware(SecurityHeaders)
     return app

@@ -25,6 +25,17 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool =
 
 
 SCHEMAS: dict[str, Any] = {
+    "ExportManifest": _obj({"file": {"type": "string"}, "format": {"type": "string"}, "query": {"type": "object"},
+                            "rows": {"type": "object"}, "sha256": {"type": "string"},
+                            "redactions": {"type": "array"}, "parser_versions": {"type": "array"}}),
+    "RedactionReport": _obj({"id": {"type": "integer"}, "at": _TIME, "who": {"type": "string"},
+                             "reason": {"type": "string"}, "target": {"type": "object"},
+                             "raw_redacted": {"type": "boolean"}, "already_redacted": {"type": "boolean"},
+                             "removed": {"type": "object"}}),
+    "Redactions": _obj({"items": {"type": "array", "items": {"type": "object"}}}),
+    "ReparseReport": _obj({"considered": {"type": "integer"}, "rederived": {"type": "integer"},
+                           "skipped": {"type": "integer"}, "failed": {"type": "array"},
+                           "pages_rebuilt": {"type": "integer"}}),
     "Error": _obj({"error": {"type": "string", "description": "what went wrong and what to do"}}, extra=False),
     "Health": _obj(
         {
@@ -342,6 +353,40 @@ def spec(server: str = "") -> dict[str, Any]:
         "/api/schedules": _get("schedules with their last fire and run", _json("Schedules"), errors=()),
         "/api/schedules/{name}/pause": _post("pause a schedule", _json("Schedule"), [_p("name", "schedule name")]),
         "/api/schedules/{name}/resume": _post("resume a schedule", _json("Schedule"), [_p("name", "schedule name")]),
+        "/api/export": _get(
+            "a research dataset as a download, made by the same code as `pagetrail export` (columns: "
+            "docs/exports.md); X-Export-Sha256 and X-Export-Rows headers; manifest=true answers with the manifest",
+            {"description": "the file (JSON lines, CSV, Parquet or WARC.gz), or the manifest",
+             "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                         "text/csv": {"schema": {"type": "string"}},
+                         "application/json": {"schema": _ref("ExportManifest")}}},
+            [_q("format", "jsonl (default), csv, parquet or warc",
+                schema={"enum": ["jsonl", "csv", "parquet", "warc"]}),
+             _q("what", "revisions, comments, captures or ads (all formats but warc)",
+                schema={"enum": ["revisions", "comments", "captures", "ads"]}),
+             _q("site", "only this host's pages"), _q("from", "rows valid or fetched from this date"),
+             _q("to", "rows valid or fetched until this date"),
+             _q("manifest", "true: the manifest (JSON) instead of the file", schema={"type": "boolean"})],
+            errors=("400",),
+        ),
+        "/api/redactions": _get("the redaction audit trail (who, when, why, what; never the data)",
+                                _json("Redactions"), errors=()),
+        "/api/reparse": _post(
+            "re-derive records from stored captures with the current parsers",
+            _json("ReparseReport"),
+            [_q("url", "a page to reparse (repeatable); none: every page"), _q("site", "only this host's pages"),
+             _q("since", "only captures fetched since this date"),
+             _q("force", "re-derive even when the records would not change", schema={"type": "boolean"})],
+        ),
+        "/api/redact": _post(
+            "remove personal data from records, search and exports, with an audit entry",
+            _json("RedactionReport"),
+            [_q("comment", "a comment key (with url= to name one page)"), _q("url", "the comment's page"),
+             _q("author", "every comment by this author"), _q("capture", "a capture id: its raw bytes"),
+             _q("reason", "why (recorded in the audit trail)", required=True),
+             _q("raw", "remove the raw captures' bytes too", schema={"type": "boolean"}),
+             _q("who", "recorded as the redactor (default: api)")],
+        ),
         # ---- Memento (RFC 7089, pattern 2.2) ----
         "/timegate/{url}": {
             "get": {

@@ -25,7 +25,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> i
 
     # Read-only: refuse a database that does not exist rather than create an empty one.
     archive = open_archive(settings, read_only=True)
-    app = create_app(archive, api_token=settings.api_token)
+    app = create_app(archive, api_token=settings.api_token, profiles_dir=settings.profiles_dir)
     if not _is_loopback(host):
         print(f"pagetrail: warning: listening on {host}, reachable from other machines; the API is "
               f"{'read-only' if not settings.api_token else 'writable with the api_token'}", file=sys.stderr)
