@@ -43,6 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage import txcache
 from storage.models import Blob, Capture, Page
 
 # Below this size compression rarely pays for its header.
@@ -196,10 +197,16 @@ class Link:
 
 
 def _link(s: Session, digest: str) -> Link | None:
+    cache = txcache.of(s)  # a storing transaction walks the same chains capture after capture
+    if cache is not None and digest in cache.blob_links:
+        return cache.blob_links[digest]
     row = s.execute(
         select(Blob.digest, Blob.base_digest, Blob.depth, Blob.seq).where(Blob.digest == digest)
     ).first()
-    return Link(*row) if row is not None else None
+    link = Link(*row) if row is not None else None
+    if cache is not None and link is not None:
+        cache.blob_links[digest] = link
+    return link
 
 
 def _ancestor(s: Session, start: Link, stop) -> Link | None:  # type: ignore[no-untyped-def]
@@ -316,6 +323,9 @@ def put_blob(
     Both are hints: any base gives the same bytes back, only the size differs.
     """
     digest = sha256_hex(payload)
+    cache = txcache.of(session)
+    if cache is not None and digest in cache.blob_links:
+        return digest
     if session.scalar(select(exists().where(Blob.digest == digest))):
         return digest
     enc = encode(session, payload, base_digest=base_digest, sibling_digest=sibling_digest)
@@ -337,6 +347,8 @@ def put_blob(
     )
     # The next capture of this page will want these bytes as its base: keep them warm.
     _CACHE.put(digest, payload)
+    if cache is not None:
+        cache.blob_links[digest] = Link(digest, enc.base_digest, enc.depth, enc.seq)
     return digest
 
 
@@ -422,13 +434,23 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
 
 
 def page_latest_blob(session: Session, page_id: int) -> str | None:
-    """The page's latest stored payload (by capture time): what its next one is a delta of."""
-    return session.scalar(
-        select(Capture.blob_digest)
-        .where(Capture.page_id == page_id, Capture.blob_digest.is_not(None))
-        .order_by(Capture.fetched_at.desc(), Capture.id.desc())
-        .limit(1)
-    )
+    """The page's latest stored payload (by capture time): what its next one is a delta of.
+
+    A storing transaction (storage.txcache) asks once per page and keeps the answer in step
+    with the captures it adds (storage.archive._note_payload)."""
+    cache = txcache.of(session)
+    latest = cache.latest_blob.get(page_id, txcache.UNKNOWN) if cache is not None else txcache.UNKNOWN
+    if latest is txcache.UNKNOWN:
+        row = session.execute(
+            select(Capture.fetched_at, Capture.id, Capture.blob_digest)
+            .where(Capture.page_id == page_id, Capture.blob_digest.is_not(None))
+            .order_by(Capture.fetched_at.desc(), Capture.id.desc())
+            .limit(1)
+        ).first()
+        latest = (row[0], row[1], row[2]) if row is not None else None
+        if cache is not None:
+            cache.latest_blob[page_id] = latest
+    return latest[2] if latest is not None else None
 
 
 def site_sibling_blob(session: Session, page_id: int) -> str | None:
