@@ -306,13 +306,13 @@ def _unmention_replies(s: Session, rep: RedactionReport, name: str) -> set[int]:
             select(CommentVersion.id, CommentVersion.text).where(
                 CommentVersion.comment_id.in_([c.id for c in replies])
             )
-        ):
+        ).all():
             if "@" + name in text:
                 s.execute(update(CommentVersion).where(CommentVersion.id == vid).values(text=_unmention(text, name)))
         for doc_id, text in s.execute(
             select(SearchDoc.id, SearchDoc.text).join(CommentVersion, CommentVersion.id == SearchDoc.comment_version_id)
             .where(CommentVersion.comment_id.in_([c.id for c in replies]))
-        ):
+        ).all():
             if "@" + name in text:
                 s.execute(update(SearchDoc).where(SearchDoc.id == doc_id).values(text=_unmention(text, name)))
                 rep.search_rows += 1
@@ -330,7 +330,7 @@ def _rewrite_records(s: Session, rep: RedactionReport, page_ids: list[int], rule
         .join(Capture, Capture.id == Derivation.capture_id)
         .where(Capture.page_id.in_(page_ids))
         .order_by(Derivation.id)
-    ):
+    ).all():
         comments = [dict(c) for c in (record or {}).get("comments") or []]
         if not any(rules.shows(c) for c in comments):
             continue

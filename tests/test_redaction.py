@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text
 
 from pagetrail.cli import main
@@ -21,29 +19,12 @@ from storage import blobs
 from storage.blobs import get_blob
 from storage.models import Blob, Capture, Derivation, Page
 from storage.redaction import REDACTED, list_redactions
-from tests.sample_archive import BASE, LIVER_URL, MAGNESIUM_URL, T0, digest_of, fill, store_page
+from tests.sample_archive import BASE, LIVER_URL, T0, digest_of, fill, store_page
+from tests.test_blobs_integrity import fresh_cache  # noqa: F401 - autouse: no payload served from memory
+from tests.test_spine import cli, cli_json
 from tests.test_verify_relayout_cli import corrupt
 
 NEW_KEY = NEW_POST.id  # post_2409874 by ocelot60: "... found by accident on a scan ..."
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    blobs.clear_cache()
-    yield
-    blobs.clear_cache()
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys, *argv: str):  # type: ignore[no-untyped-def]
-    code, out, err = cli(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def hits(capsys, db_url: str, words: str) -> list[dict]:  # type: ignore[no-untyped-def]

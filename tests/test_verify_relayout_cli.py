@@ -10,29 +10,20 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, text
 
 from pagetrail.cli import main
-from storage import blobs
 from storage.models import Blob, Capture
 from tests.sample_archive import HOST, T0, fill, store_page
 from tests.test_blobs_integrity import _delete_without_foreign_keys
+from tests.test_blobs_integrity import fresh_cache  # noqa: F401 - autouse: no payload served from memory
 from tests.test_blobs_relayout import all_restore, old_archive  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = "http://other.example.org/malaria.htm"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    blobs.clear_cache()
-    yield
-    blobs.clear_cache()
 
 
 def verify(capsys, db_url: str, *extra: str) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
