@@ -45,8 +45,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print("\n".join(rep.lines()))
         if not rep.ok:
-            print("the captures listed cannot be restored byte-identically; restore their blobs from a backup "
-                  "(or, once lost for good, `pagetrail redact --capture ID --reason ...` detaches them)")
+            print("the captures listed cannot be restored byte-identically: restore the damaged blob rows "
+                  "from a backup of the database, then run verify again")
     return 0 if rep.ok else EXIT_DAMAGED
 
 
