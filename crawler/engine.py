@@ -136,9 +136,11 @@ class Crawl:
             try:
                 stored = await asyncio.to_thread(functools.partial(self.writer.store_capture, capture, parsed, **extra))
             except BaseException as exc:  # surfaced to the fetch that produced it
-                done.set_exception(exc)
+                if not done.cancelled():  # that fetch's task may be cancelled already (a stop)
+                    done.set_exception(exc)
             else:
-                done.set_result(stored)
+                if not done.cancelled():
+                    done.set_result(stored)
 
     async def store(self, capture: CaptureIn, parsed: ParsedPage | None, **extra: Any) -> StoredCapture:
         """Queue for the one writer task; extra: done=, discovered=, job_id= for frontier crawls."""

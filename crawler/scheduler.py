@@ -116,26 +116,28 @@ class Scheduler:
             except Exception as exc:  # a lost connection: we are not the leader any more
                 log.warning("scheduler: cannot reach the archive (%s); standing by", exc)
                 leader = False
-            if leader and not self.is_leader:
-                log.info("scheduler: %s is the leader", self.owner)
-                self.is_leader = True
-                self._sync(catch_up=True)
-                if not self.aps.running:
-                    self.aps.start()
-                else:
-                    self.aps.resume()
-                last_sync = time.monotonic()
-            elif not leader and self.is_leader:
-                log.warning("scheduler: %s lost the leader lease; standing by", self.owner)
-                self.is_leader = False
-                self.aps.pause()
-            if self.is_leader and time.monotonic() - last_sync >= self.sync_every:
-                self._sync(catch_up=False)
-                try:
+            try:
+                if leader and not self.is_leader:
+                    # synced before taking the role here: a sync that fails is tried again at
+                    # the next heartbeat (fires are unique per fire time, so a retry is harmless)
+                    self._sync(catch_up=True)
+                    log.info("scheduler: %s is the leader", self.owner)
+                    self.is_leader = True
+                    if not self.aps.running:
+                        self.aps.start()
+                    else:
+                        self.aps.resume()
+                    last_sync = time.monotonic()
+                elif not leader and self.is_leader:
+                    log.warning("scheduler: %s lost the leader lease; standing by", self.owner)
+                    self.is_leader = False
+                    self.aps.pause()
+                if self.is_leader and time.monotonic() - last_sync >= self.sync_every:
+                    self._sync(catch_up=False)
                     self.store.finish_idle_runs()
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("scheduler: finishing runs failed: %s", exc)
-                last_sync = time.monotonic()
+                    last_sync = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - a lost connection must not end the heartbeat thread
+                log.warning("scheduler: the archive failed (%s); trying again at the next heartbeat", exc)
             self._stop.wait(self.heartbeat)
 
     # -- jobs from the table

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from functools import lru_cache
 
 from crawler.engine import CrawlReport, FrontierCrawl, Recrawl, RetryPolicy
@@ -19,7 +20,7 @@ from crawler.scope import Scope
 from pagetrail.pipeline import make_parser, open_archive, run_async, worker_id
 from pagetrail.settings import Settings
 from storage.archive import Archive
-from storage.db import SchemaMismatch, check_schema
+from storage.db import SchemaMismatch, check_schema, is_disconnect
 
 log = logging.getLogger("pagetrail.service")
 
@@ -45,14 +46,35 @@ def job_policy_for(archive: Archive):  # type: ignore[no-untyped-def]
     return policy
 
 
-async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop: asyncio.Event) -> CrawlReport:
-    crawl = FrontierCrawl(
-        store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=job_policy_for(archive),
-        shared_politeness=True,
-        settings=settings.fetch_settings(), parse=make_parser(settings),
-        concurrency=settings.concurrency, per_host=settings.per_host,
-    )
-    return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
+async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop: asyncio.Event) -> CrawlReport | None:
+    """Serve every job until `stop`. A lost database connection ends the current pass (fetches
+    not yet stored are dropped: their leases come back) and a new one starts once the database
+    answers again, backing off up to a minute; any other error is a bug and ends the service."""
+    backoff = 1.0
+    parse = make_parser(settings)
+    policy = job_policy_for(archive)
+    while not stop.is_set():
+        crawl = FrontierCrawl(
+            store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=policy,
+            shared_politeness=True, settings=settings.fetch_settings(), parse=parse,
+            concurrency=settings.concurrency, per_host=settings.per_host,
+        )
+        began = time.monotonic()
+        try:
+            return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
+        except Exception as exc:
+            if not is_disconnect(exc):
+                raise
+            if time.monotonic() - began > 60:
+                backoff = 1.0  # it had been working: a new outage starts over
+            log.warning("worker: lost the database (%s); starting again in %.0f s",
+                        str(exc).strip().splitlines()[0], backoff)
+        try:
+            await asyncio.wait_for(stop.wait(), backoff)
+        except TimeoutError:
+            pass
+        backoff = min(backoff * 2, 60.0)
+    return None
 
 
 async def watch_schema(archive: Archive, every: float, stop: asyncio.Event) -> str | None:

@@ -204,3 +204,13 @@ def open_engine(url: str, *, must_exist: bool = False, read_only: bool = False) 
         engine.dispose()  # the schema is ready: readers get their own, lock-free engine
         engine = make_engine(url, read_only=True)
     return engine
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True for a lost or refused database connection (a server restart or failover, a network
+    cut, a killed backend; also a transaction the server rolled back, e.g. a deadlock): worth
+    waiting out and trying again, unlike a bug."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError
+
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))

@@ -288,3 +288,45 @@ def test_schema_versions_with_workers_running(pg_url, tmp_path):
         hosts.close()
     assert worker.returncode == 1 and "newer than this pagetrail" in out, out
     assert sql(pg_url, "SELECT count(*) FROM frontier WHERE state = 'leased'") == [(0,)]
+
+
+def test_a_worker_rides_out_lost_database_connections(pg_url, tmp_path):
+    """The database drops a worker's connections (pg_terminate_backend, as in a failover or a
+    network cut) mid-round, twice mid-transaction: the worker keeps running, and the round
+    completes with every page stored exactly once."""
+    pg_archive(pg_url)
+    named = pg_url + "&application_name=" + (app := "pt_cut_" + os.urandom(4).hex())
+    hosts = serve_hosts(article_site(15, response_delay=0.05), 4)
+    urls = hosts.interleaved(lambda k: [f"/a{i}" for i in range(15)])
+    env = env_for(hosts, PAGETRAIL_CONCURRENCY="4", PAGETRAIL_LEASE_SECONDS="3")
+    add_schedule(tmp_path, pg_url, "cuts", urls, "1d")
+    worker = start("worker", named, env)
+    try:
+        assert _wait_for(lambda: len(sql(pg_url, "SELECT id FROM crawl_run WHERE kind = 'worker'")) == 1, 60)
+        from crawler.scheduler import Scheduler
+        from crawler.settings import FetchSettings
+        from storage.archive import Archive
+        from storage.db import open_engine
+
+        archive = Archive(open_engine(pg_url))
+        run = Scheduler(archive, "operator", FetchSettings()).fire("cuts", datetime.now(timezone.utc))
+        archive.engine.dispose()
+        def passes() -> int:  # the worker starts a new pass (a new run record) after each loss
+            return len(sql(pg_url, "SELECT id FROM crawl_run WHERE kind = 'worker'"))
+
+        assert _wait_for(lambda: len(captures_by_run(pg_url).get(run, {})) >= len(urls) / 4, 60)
+        for _ in range(50):  # cuts between transactions are absorbed by the pool's pre-ping
+            sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a", a=app)
+            assert _wait_for(lambda: worker.poll() is not None, 0.3) is False, "the worker died"
+            if passes() >= 3:
+                break
+            if passes() == 2:
+                time.sleep(0.2)
+        assert passes() >= 3, "the connections were never cut mid-transaction"
+        assert _wait_for(lambda: len(captures_by_run(pg_url).get(run, {})) == len(urls), 60)
+        assert worker.poll() is None  # it rode the cuts out
+    finally:
+        (out,) = stop([worker])
+        hosts.close()
+    assert worker.returncode == 0 and "lost the database" in out, out
+    assert set(captures_by_run(pg_url)[run].values()) == {1}
