@@ -318,7 +318,8 @@ def operations(s: Session, now: datetime) -> dict[str, Any]:
 
     hosts = [
         {"host": h.host, "next_allowed_at": iso(h.next_allowed_at), "backoff_until": iso(h.backoff_until),
-         "failures": h.failures, "crawl_delay": h.crawl_delay}
+         "failures": h.failures, "crawl_delay": h.crawl_delay,
+         "robots_status": h.robots_status, "robots_expires_at": iso(h.robots_expires_at)}
         for h in s.scalars(select(HostState).order_by(HostState.host).limit(100))
     ]
     runs = [

@@ -34,6 +34,9 @@ def test_a_fresh_answer_is_reused_across_crawls_and_asked_again_when_expired(db_
         assert report["urls"][0]["error_kind"] == "robots"
         assert len(site.hits("/robots.txt")) == 1
         assert site.hits("/private/x") == []
+        assert main(["status", "--db", db_url, "--json"]) == 0
+        (host,) = json.loads(capsys.readouterr()[0])["hosts"]
+        assert host["robots_status"] == 200 and host["robots_expires_at"].endswith("Z")
 
         engine = create_engine(db_url)
         with engine.begin() as c:
