@@ -28,7 +28,7 @@ from parsers.records import ParsedPage
 from parsers.urls import normalize_url
 from storage.archive import Archive, page_for_url, store_capture_in
 from storage.blobs import BlobCorrupt, get_blob, sha256_hex
-from storage.exports import begin_snapshot
+from storage.exports import _site_condition, begin_snapshot
 from storage.interface import CaptureIn, StoredCapture
 from storage.models import Blob, Capture, Derivation, Page, Site
 
@@ -57,12 +57,6 @@ class CaptureOut:
     record: dict[str, Any] | None  # the current derivation's ParsedPage JSON
 
 
-def _site_filter(stmt, site: str):  # type: ignore[no-untyped-def]
-    host = site.lower()
-    # a host alone matches it on any port (sites are keyed host[:port])
-    return stmt.join(Site, Site.id == Page.site_id).where((Site.host == host) | Site.host.like(host + ":%"))
-
-
 def iter_captures(
     engine: Engine,
     *,
@@ -88,8 +82,8 @@ def iter_captures(
                 .order_by(Capture.fetched_at, Capture.id)
                 .limit(batch)
             )
-            if site:
-                stmt = _site_filter(stmt, site)
+            if site:  # a host alone matches it on any port, as in the dataset exports
+                stmt = stmt.join(Site, Site.id == Page.site_id).where(_site_condition(site))
             if start is not None:
                 stmt = stmt.where(Capture.fetched_at >= start)
             if end is not None:

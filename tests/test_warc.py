@@ -35,6 +35,7 @@ from pagetrail.cli import main
 from pagetrail.demo import NEW_POST, REVISED, DemoSite
 from pagetrail.demo_server import SiteServer
 from pagetrail.sample_site.content import LIVER, MAGNESIUM
+from pagetrail.timeparse import parse_moment
 from pagetrail.warcfiles import export_warc
 from storage.archive import Archive
 from storage.blobs import get_blob
@@ -453,6 +454,18 @@ def test_round_trip_crawl_export_import_gives_the_same_history(db_url, tmp_path,
     finally:
         engine.dispose()
     assert counts["captures"] == 12 and counts["errors"] == 4
+    engine = open_engine(db_url, read_only=True)
+    try:  # the query: a site (any port), a time window with both ends included
+        assert export_warc(engine, tmp_path / "other.warc.gz", site="other.example")["captures"] == 0
+        assert export_warc(engine, tmp_path / "site.warc.gz", site="www.wisegeek.com")["captures"] == 12
+        with open(out, "rb") as fh:
+            times = sorted(parse_moment(r.rec_headers.get_header("WARC-Date")) for r in ArchiveIterator(fh)
+                           if r.rec_type in ("response", "revisit") or r.rec_headers.get_header("Pagetrail-Record"))
+        assert len(times) == 12
+        window = export_warc(engine, tmp_path / "window.warc.gz", start=times[3], end=times[8])
+        assert window["captures"] == sum(times[3] <= t <= times[8] for t in times) >= 6
+    finally:
+        engine.dispose()
 
     report = cli_json(capsys, "import-warc", str(out), "--db", target)
     assert report["captures_imported"] == 12 and report["corrupt_skipped"] == 0 and report["skipped"] == []
