@@ -35,6 +35,8 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
                                              "revisits_resolved")],
                      ["import-warc", "count"]))
         print("records by type: " + ", ".join(f"{k} {v}" for k, v in data["record_types"].items()))
+        for n in data["notes"]:
+            print(f"note: {n}")
         for c in data["corrupt"]:
             print(f"corrupt: {c['file']} at byte {c['offset']}: {c['reason']} (skipped; reading went on)")
         for s in data["skipped"]:

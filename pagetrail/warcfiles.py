@@ -17,9 +17,11 @@ import base64
 import binascii
 import json
 import re
+import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -476,6 +478,7 @@ class ImportReport:
     corrupt: list[dict[str, Any]] = field(default_factory=list)  # {file, offset, reason}
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {file, offset, url, reason}
     pages: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
     run: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -493,6 +496,7 @@ class ImportReport:
             "revisits_resolved": self.revisits_resolved,
             "new_revisions": self.new_revisions,
             "pages": len(self.pages),
+            "notes": list(self.notes),
         }
 
 
@@ -583,6 +587,37 @@ class _Index:
         return None
 
 
+def _open_warc(path: Path, report: ImportReport) -> IO[bytes]:
+    """The file to read records from. A WARC gzipped as ONE stream (`gzip file.warc`, not one
+    member per record, so records cannot be found by offset) is decompressed into a temporary
+    file first; the report says so, and its offsets are then in the decompressed data."""
+    fh = open(path, "rb")
+    if fh.read(2) != _GZIP_MAGIC[:2]:
+        fh.seek(0)
+        return fh
+    fh.seek(0)
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = tempfile.TemporaryFile()
+    try:
+        while not inflate.eof:
+            block = fh.read(1 << 20)
+            if not block:
+                break
+            out.write(inflate.decompress(block))
+        one_stream = inflate.eof and not inflate.unused_data and not fh.read(1)
+    except zlib.error:
+        one_stream = False  # damaged: leave it to the record reader, which reports where
+    if not one_stream:  # gzipped per record (the first member ended before the file did)
+        out.close()
+        fh.seek(0)
+        return fh
+    fh.close()
+    out.seek(0)
+    report.notes.append(f"{path}: gzipped as one stream, not per record; read decompressed "
+                        "(offsets below are in the decompressed data)")
+    return out
+
+
 def default_parse(content: bytes, url: str, headers: list[tuple[str, str]], fetched_at: datetime) -> ParsedPage:
     import parsers
 
@@ -617,8 +652,8 @@ def import_warc(
     parse = parse or default_parse
     report = ImportReport(files=[str(p) for p in paths])
     index = _Index()
-    handles = [open(p, "rb") for p in paths]
-    try:
+    with ExitStack() as stack:
+        handles = [stack.enter_context(_open_warc(p, report)) for p in paths]
         for file_no, fh in enumerate(handles):
             for item in scan_records(fh):
                 if isinstance(item, _Bad):
@@ -639,9 +674,6 @@ def import_warc(
                          corrupt=len(report.corrupt), skipped=len(report.skipped),
                          new_revisions=report.new_revisions, fetched=report.captures_imported)
             archive.finish_run(report.run, dict(stats))
-    finally:
-        for fh in handles:
-            fh.close()
     return report
 
 

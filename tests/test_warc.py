@@ -410,8 +410,16 @@ def test_import_the_quirks_of_other_writers(db_url, tmp_path, capsys):
     assert cli_json(capsys, "status", "--db", db_url)["totals"] == totals
 
 
-def test_import_refuses_what_is_not_a_warc(tmp_path, capsys):
+def test_import_refuses_what_is_not_a_warc_and_reads_one_gzip_stream(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'a.db'}"
+    plain = Builder("1.0", gz=False)
+    plain.response(f"{HOST}/one.htm", "2020-01-01T00:00:00Z", article("One", "The first of two pages."))
+    plain.response(f"{HOST}/two.htm", "2020-01-02T00:00:00Z", article("Two", "The second of two pages."))
+    whole = tmp_path / "whole.warc.gz"  # `gzip whole.warc`: one stream, not a member per record
+    whole.write_bytes(gzip.compress(plain.buf.getvalue()))
+    report = cli_json(capsys, "import-warc", str(whole), "--db", db)
+    assert report["captures_imported"] == 2 and report["corrupt"] == [] and "one stream" in report["notes"][0]
+
     code, _, err = cli(capsys, "import-warc", str(tmp_path / "missing.warc.gz"), "--db", db)
     assert code == 1 and "no such file" in err
     junk = tmp_path / "notes.txt"
