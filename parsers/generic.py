@@ -322,19 +322,20 @@ def _wordpress(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list
         text = _own_text(body, nested) if nested else "\n\n".join(block_texts(body))
         author_el = _first(li, ".//*[contains(@class,'fn') or contains(@class,'comment-author')][1]")
         author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
-        posted = _posted(_first(li, ".//time | .//*[contains(@class,'comment-date') or "
-                                    "contains(@class,'comment-meta')]//a | .//*[contains(@class,'comment-date')]"),
-                         fetched_at)
+        # a machine-readable <time datetime> first: the visible text often drops the time of day
+        stamp = _first(li, ".//time[@datetime]")
+        if stamp is None:  # (an lxml element without children is falsy: no `or` here)
+            stamp = _first(li, ".//time | .//*[contains(@class,'comment-date') or "
+                               "contains(@class,'comment-meta')]//a | .//*[contains(@class,'comment-date')]")
+        posted = _posted(stamp, fetched_at)
         cid = li.get("id") or None
         if not text or _CHROME_COMMENT.match(text):
             continue
         c = _make_comment(cid, author, posted, text)
         parent = next((a for a in li.iterancestors("li") if "comment" in (a.get("class") or "")), None)
         if parent is not None and parent.get("id"):
+            # reply_to stays what the text says after "@" (DESIGN.md); the nesting gives the key
             c.reply_to_key = parent.get("id")
-            if c.reply_to is None:
-                pa = _first(parent, ".//*[contains(@class,'fn')][1]")
-                c.reply_to = inline_text(pa) if pa is not None else None
         out.append(c)
     return out
 

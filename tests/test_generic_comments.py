@@ -1,0 +1,102 @@
+"""Comments as records from the generic extractor, one labelled fixture per shape that dominates
+the web (tests/fixtures/comment_shapes): one record per comment, the right author, posted time,
+site id, text, and reply links (reply_to is the name written after "@", reply_to_key the parent
+the nesting shows); pingbacks and section chrome are not comments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import parsers
+
+HERE = Path(__file__).parent / "fixtures" / "comment_shapes"
+FETCHED = datetime(2020, 1, 16, 12, 0, tzinfo=timezone.utc)
+
+
+def parse(name: str, fetched_at: datetime = FETCHED):  # type: ignore[no-untyped-def]
+    return parsers.parse((HERE / f"{name}.html").read_bytes(), f"https://health.example/{name}",
+                         profile="generic", fetched_at=fetched_at)
+
+
+def records(page) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return [(c.id, c.author, c.posted, c.text, c.reply_to, c.reply_to_key) for c in page.comments]
+
+
+def test_wordpress_thread_with_a_reply_and_a_pingback():
+    page = parse("wordpress")
+    assert records(page) == [
+        ("comment-101", "Dana", "2019-03-02T10:15:00Z",
+         "I started taking it last winter and I do sleep better.\n\nHard to say if it is the magnesium, though.",
+         None, None),
+        ("comment-102", "Sam", "2019-03-03T08:00:00Z",
+         "Same here, Dana. Ask your doctor first if you take other medicines.", None, "comment-101"),
+        ("comment-104", "Lee", "2019-03-05T21:30:00Z", "Which form did the trials use, citrate or oxide?", None, None),
+    ]
+    assert "Magnesium is often suggested" in page.body.text
+    assert "Dana" not in page.body.text and "Leave a Reply" not in page.body.text
+
+
+def test_disqus_server_rendered():
+    page = parse("disqus")
+    assert records(page) == [
+        ("post-4412001", "Mira K", "2020-01-14T09:02:00Z", "My GP told me the same thing, ten micrograms.", None, None),
+        ("post-4412007", "Tom", "2020-01-14T11:40:00Z", "Mine said twenty five, interesting.", None,
+         "post-4412001"),
+        ("post-4412100", "Guest", "2020-01-15T19:00:00Z", "Does it matter if you take it with food?", None, None),
+    ]
+    assert "My GP" not in page.body.text
+
+
+def test_schema_org_microdata_with_a_nested_reply():
+    page = parse("microdata")
+    assert records(page) == [
+        ("c-9001", "Priya", "2021-02-10T12:00:00Z", "My ferritin was 8 and I was exhausted all the time.", None, None),
+        ("c-9002", "Jo", "2021-02-11T09:30:00Z", "@Priya-- did the tablets upset your stomach?", "Priya", "c-9001"),
+    ]
+    assert "ferritin was 8" not in page.body.text and "Low iron is a common cause" in page.body.text
+
+
+def test_schema_org_json_ld_comments():
+    page = parse("jsonld")
+    assert records(page) == [
+        ("https://news.example/salt#c1", "Ben", "2022-04-02T10:00:00Z",
+         "I cut salt and my readings dropped within weeks.", None, None),
+        ("https://news.example/salt#c2", "Ada", "2022-04-03T18:45:00Z", "Processed food is where most of it hides.",
+         None, None),
+    ]
+
+
+def test_forum_table_of_posts():
+    page = parse("forum")
+    assert [(c.id, c.author, c.posted) for c in page.comments] == [
+        ("p1001", "runner_jane", "2018-05-01T07:00:00Z"),
+        ("p1002", "physio_mark", "2018-05-01T09:12:00Z"),
+        ("p1003", "runner_jane", "2018-05-20T18:00:00Z"),
+    ]
+    assert page.comments[1].text.endswith("Strengthen the hips and cut your mileage for two weeks.")
+    assert "Posts:" not in " ".join(c.text for c in page.comments)
+
+
+def test_repeated_blocks_with_relative_dates():
+    page = parse("repeated")
+    assert records(page) == [
+        ("note-55", "Hugo", "2020-01-14T12:00:00Z", "I have done it for a year and I rarely get colds.", None, None),
+        ("note-56", "Wen", "2020-01-16T09:00:00Z", "That could be chance, one person is not a study.", None, None),
+    ]
+    assert "Cold showers wake you up" in page.body.text and "Hugo" not in page.body.text
+
+
+def test_section_chrome_is_not_a_comment():
+    page = parse("no-comments")
+    assert page.comments == []
+    assert "twenty seconds" in page.body.text
+
+
+@pytest.mark.parametrize("name", ["wordpress", "disqus", "microdata", "jsonld", "forum", "repeated"])
+def test_comment_keys_are_unique_and_stable(name):
+    first, again = parse(name), parse(name, fetched_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    keys = [c.key for c in first.comments]
+    assert len(keys) == len(set(keys)) and keys == [c.key for c in again.comments]
