@@ -188,14 +188,15 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
     return md
 
 
-def htmldate_fallback(text: str, md: Metadata) -> None:
-    """Last resort for a publication date (htmldate), only when nothing else found one."""
+def htmldate_fallback(text: str, md: Metadata, url: str | None = None) -> None:
+    """Last resort for a publication date (htmldate, which also reads dates in the URL's
+    path), only when nothing else found one."""
     if md.published or md.modified:
         return
     try:
         from htmldate import find_date
 
-        found = find_date(text, extensive_search=False, original_date=True)
+        found = find_date(text, url=url, extensive_search=False, original_date=True)
     except Exception:  # noqa: BLE001 - a heuristic library must never break parsing
         return
     if found:
@@ -644,7 +645,7 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
 
     md = extract_metadata(tree, url)
     if raw_text is not None:
-        htmldate_fallback(raw_text, md)
+        htmldate_fallback(raw_text, md, url)
     comments, thread = extract_comments(tree, fetched_at)
     ads, ad_ids = _collect_ads(tree, url)
     related = []
