@@ -30,7 +30,7 @@ from parsers.records import ParsedPage, ThreadInfo
 from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, frontier, redaction, search
 from storage.blobs import delta_hints, put_blob
-from storage import txcache
+from storage import prefetch, txcache
 from storage.sqlutil import insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
@@ -41,6 +41,7 @@ from storage.models import (
     CrawlRun,
     Derivation,
     Page,
+    Redaction,
     Revision,
     Site,
     UrlAlias,
@@ -132,9 +133,11 @@ class Archive:
         (imports, benchmarks): a crawl stores each capture as it comes, with its frontier
         update. Feed captures in time order: one arriving before an already stored capture of
         its page replays that page's history (correct, but slow)."""
+        items = list(items)
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
             txcache.begin(s)
+            prefetch.warm(s, [capture for capture, _ in items])  # a few queries for all the pages
             results = [store_capture_in(s, capture, parsed) for capture, parsed in items]
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")
@@ -332,7 +335,7 @@ def add_derivation(
     s.add(deriv)
     s.flush()
     if parsed.ads:  # one executemany: nothing reads these rows back in the unit of work
-        s.execute(insert(AdObservation), [
+        s.connection().execute(insert(AdObservation), [
             {"capture_id": cap.id, "kind": ad.kind, "slot": ad.slot, "text": ad.text, "url": ad.url}
             for ad in parsed.ads
         ])
@@ -344,8 +347,8 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     now = capture.fetched_at
     url = normalize_url(capture.requested_url)
     page = page_for_url(s, url, now)
-    if parsed is not None:  # standing redactions: a recrawl never brings a redacted comment back
-        parsed = redaction.apply_rules(s, page.id, parsed)
+    if parsed is not None and _any_redactions(s):  # standing redactions: a recrawl never brings
+        parsed = redaction.apply_rules(s, page.id, parsed)  # a redacted comment back
 
     digest = None
     if capture.payload is not None:
@@ -434,6 +437,16 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     cap.outcome = result.outcome
     faults.checkpoint("store:after_versioning")
     return result
+
+
+def _any_redactions(s: Session) -> bool:
+    """Has anything ever been redacted? (asked once per storing transaction: almost never)"""
+    cache = txcache.of(s)
+    if cache is None:
+        return True  # let apply_rules look
+    if cache.any_redactions is None:
+        cache.any_redactions = s.scalar(select(Redaction.id).limit(1)) is not None
+    return cache.any_redactions
 
 
 def _note_payload(s: Session, page_id: int, at: datetime, capture_id: int, digest: str) -> None:

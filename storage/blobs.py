@@ -303,10 +303,18 @@ def encode(
 
 
 # ---- the interface ---------------------------------------------------------------------------
-def _insert_ignore(s: Session, values: dict[str, object]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING: two workers storing the same bytes both succeed."""
-    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(ins(Blob).values(**values).on_conflict_do_nothing(index_elements=["digest"]))
+# Built once per dialect (a statement with its values inlined is compiled anew every time).
+_INSERT_IGNORE = {
+    "postgresql": pg_insert(Blob).on_conflict_do_nothing(index_elements=["digest"]),
+    "sqlite": sqlite_insert(Blob).on_conflict_do_nothing(index_elements=["digest"]),
+}
+
+
+def _insert_ignore(s: Session, values: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: two workers storing the same bytes both succeed.
+    True when this call inserted the row."""
+    stmt = _INSERT_IGNORE["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
+    return s.connection().execute(stmt, values).rowcount == 1  # Core: no ORM bulk machinery
 
 
 def put_blob(
@@ -326,10 +334,12 @@ def put_blob(
     cache = txcache.of(session)
     if cache is not None and digest in cache.blob_links:
         return digest
-    if session.scalar(select(exists().where(Blob.digest == digest))):
+    if (cache is None or digest not in cache.absent_blobs) and session.scalar(
+        select(exists().where(Blob.digest == digest))
+    ):
         return digest
     enc = encode(session, payload, base_digest=base_digest, sibling_digest=sibling_digest)
-    _insert_ignore(
+    inserted = _insert_ignore(
         session,
         {
             "digest": digest,
@@ -348,7 +358,9 @@ def put_blob(
     # The next capture of this page will want these bytes as its base: keep them warm.
     _CACHE.put(digest, payload)
     if cache is not None:
-        cache.blob_links[digest] = Link(digest, enc.base_digest, enc.depth, enc.seq)
+        cache.absent_blobs.discard(digest)
+        if inserted:  # else another worker stored these bytes first, maybe on another base
+            cache.blob_links[digest] = Link(digest, enc.base_digest, enc.depth, enc.seq)
     return digest
 
 
@@ -361,11 +373,9 @@ class _Row:
     data: bytes
 
 
-def _chain_statement():  # type: ignore[no-untyped-def]
+def _chain_statement(anchor):  # type: ignore[no-untyped-def]
     cols = (Blob.digest, Blob.base_digest, Blob.codec, Blob.size, Blob.data)
-    chain = select(*cols, literal(0, Integer).label("n")).where(
-        Blob.digest == bindparam("digest")
-    ).cte("chain", recursive=True)
+    chain = select(*cols, literal(0, Integer).label("n")).where(anchor).cte("chain", recursive=True)
     chain = chain.union_all(
         select(*cols, (chain.c.n + 1).label("n"))
         .join(chain, Blob.digest == chain.c.base_digest)
@@ -376,7 +386,7 @@ def _chain_statement():  # type: ignore[no-untyped-def]
 
 
 # Built once: constructing a recursive CTE costs more Python than running it on SQLite.
-_CHAIN = _chain_statement()
+_CHAIN = _chain_statement(Blob.digest == bindparam("digest"))
 
 
 def _chain(s: Session, digest: str) -> list[_Row]:
@@ -405,12 +415,20 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
     """
     cached = _CACHE.get(digest)
     if cached is not None:
-        # Still in this archive? (a removed or redacted blob must not be served from cache)
+        # Still in this archive? (a removed or redacted blob must not be served from cache;
+        # a storing transaction has seen the row already: storage.txcache)
+        cache = txcache.of(session)
+        if cache is not None and digest in cache.blob_links:
+            return cached
         if not session.scalar(select(exists().where(Blob.digest == digest))):
             _CACHE.forget(digest)
             raise BlobMissing(f"no blob {digest}")
         return cached
-    full = _chain(session, digest)
+    return _restore(digest, _chain(session, digest), verify)
+
+
+def _restore(digest: str, full: list[_Row], verify: bool) -> bytes:
+    """Decode `digest` from its chain (itself first, down to the keyframe), filling the cache."""
     # Decode from the nearest link whose base is cached (a page's history read in order
     # finds its previous capture's chain warm), else from the keyframe.
     chain: list[_Row] = []
@@ -431,6 +449,31 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
         base_payload = payload
     assert base_payload is not None
     return base_payload
+
+
+# The chains of many blobs at once (rows of shared bases may repeat).
+_CHAINS = _chain_statement(Blob.digest.in_(bindparam("digests", expanding=True)))
+
+
+def warm(session: Session, digests: list[str]) -> None:
+    """Restore these payloads into the cache with one query for all their chains (a storing
+    transaction about to delta many pages' new payloads against their previous ones)."""
+    wanted = [d for d in dict.fromkeys(digests) if _CACHE.get(d) is None]
+    if not wanted:
+        return
+    rows = {
+        r[0]: _Row(r[0], r[1], r[2], int(r[3]), bytes(r[4]))
+        for r in session.execute(_CHAINS, {"digests": wanted, "cap": POLICY.max_depth + 64})
+    }
+    for digest in wanted:
+        full, node = [], rows.get(digest)
+        while node is not None and len(full) <= POLICY.max_depth + 64:
+            full.append(node)
+            node = rows.get(node.base_digest) if node.base_digest is not None else None
+        try:
+            _restore(digest, full, True)
+        except BlobCorrupt:
+            pass  # encode() meets it again and stores that page's payload whole
 
 
 def page_latest_blob(session: Session, page_id: int) -> str | None:

@@ -38,6 +38,8 @@ class StoreCache:
     comments: dict[int, tuple[dict[str, "Comment"], dict[int, str]]] = field(default_factory=dict)
     aliases: set[tuple[int, str]] = field(default_factory=set)  # (page id, URL) known to resolve
     blob_links: dict[str, Any] = field(default_factory=dict)  # digest -> storage.blobs.Link
+    absent_blobs: set[str] = field(default_factory=set)  # digests looked up and not stored (yet)
+    any_redactions: bool | None = None  # standing redaction rules exist (storage.redaction)
 
     def forget_history(self, page_id: int) -> None:
         """The page's revisions and comments were rebuilt: look them up again."""

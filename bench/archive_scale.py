@@ -1,0 +1,543 @@
+"""Scale benchmark: a synthetic archive of 1,000,000 captures of 100,000 pages, then the queries
+a researcher runs against it, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/archive_scale.py [--captures 1000000] [--pages 100000] [--samples 1000]
+                                            [--db URL | --dbs sqlite,postgres]
+
+Every capture goes through the real storage code (storage.archive.Archive.store_captures: the
+very unit of work `store_capture` runs, many captures per transaction), so blobs (deltas),
+derivations, revisions, comment histories, ads and search rows are all written as a crawl writes
+them. The pages are article pages in the wiseGEEK markup the bundled profile reads
+(pagetrail.sample_site.markup): title, byline, dates, several paragraphs of varied vocabulary
+(a few hundred real words, Zipf-weighted, and a long tail of rare made-up ones), a few comments.
+Widgets rotate on every fetch, so no two payloads are equal; about --change of the recaptures
+edit the article (a new revision) and about --comment of them add a comment. Captures are fed in
+time order over ~3 years. Each distinct content is parsed once with parsers.parse and the record
+reused for its recaptures: parsing is not what is measured here.
+
+Then it measures, with `--samples` random picks each:
+- as of: storage.queries.as_of of a random page at a random time since its first capture
+  (goal p99 < 5 ms);
+- history: storage.queries.history of a random page (goal p99 < 20 ms);
+- search: storage.search.search (what `pagetrail search` runs) for realistic words, common and
+  rare (goal p95 < 100 ms);
+- the database size (the SQLite file, or pg_total_relation_size of every table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import hashlib
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import parsers  # noqa: E402
+from bench.site import _vocabulary  # noqa: E402
+from pagetrail.sample_site import content as sample  # noqa: E402
+from pagetrail.sample_site.markup import PageState, render_article  # noqa: E402
+from parsers.records import ParsedPage  # noqa: E402
+from storage.interface import CaptureIn  # noqa: E402
+
+T0 = datetime(2017, 1, 1, tzinfo=timezone.utc)
+SPAN = timedelta(days=3 * 365)
+HOSTS = ("www.wisegeek.com", "www.wisegeekhealth.com", "www.wisegeek.org", "www.wisegeekedu.com")
+HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Server", "Apache")]
+
+
+# ---- the synthetic site -----------------------------------------------------------------------
+def _real_words() -> list[str]:
+    """The sample site's articles' words, most frequent first: the common, real vocabulary."""
+    import re
+
+    counts: dict[str, int] = {}
+    for art in sample.ARTICLES:
+        texts = [t for block in art.blocks for t in block]
+        texts += [t for p in art.posts for t in (*p.paragraphs, *p.hidden)]
+        for t in texts:
+            for w in re.findall(r"[a-z]{3,}", t.lower()):
+                counts[w] = counts.get(w, 0) + 1
+    return sorted(counts, key=lambda w: (-counts[w], w))
+
+
+class Vocabulary:
+    """Real words first (common), then made-up ones (the rare tail), with Zipf-like weights."""
+
+    def __init__(self, seed: int = 11, tail: int = 30000) -> None:
+        real = _real_words()
+        made_up = [w for w in _vocabulary(random.Random(seed), tail) if w not in set(real)]
+        self.words = real + made_up
+        self.n_real = len(real)
+        total, self.cum = 0.0, []
+        for i in range(len(self.words)):
+            total += 1.0 / (i + 1) ** 1.05
+            self.cum.append(total)
+
+    def word(self, rng: random.Random) -> str:
+        return self.words[bisect.bisect(self.cum, rng.random() * self.cum[-1])]
+
+    def sentence(self, rng: random.Random, lo: int = 8, hi: int = 24) -> str:
+        return " ".join(self.word(rng) for _ in range(rng.randint(lo, hi))).capitalize() + "."
+
+    def paragraph(self, rng: random.Random) -> str:
+        return " ".join(self.sentence(rng) for _ in range(rng.randint(2, 5)))
+
+    def name(self, rng: random.Random) -> str:
+        return f"{self.word(rng).title()} {self.word(rng).title()}"
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def _site_date(at: datetime) -> str:
+    return f"{at.day} {MONTHS[at.month - 1]} {at.year}"
+
+
+@dataclass
+class PageModel:
+    url: str
+    article: sample.Article
+    version: int = 0  # bumps on every change (edit or comment): the parse cache key
+    fetches: int = 0
+    next_post: int = 1
+
+
+class SyntheticSite:
+    """Pages and their evolving content; `captures()` yields them in time order."""
+
+    def __init__(self, pages: int, captures: int, *, change: float, comment: float, seed: int = 5) -> None:
+        self.n_pages, self.n_captures = pages, captures
+        self.change, self.comment = change, comment
+        self.rng = random.Random(seed)
+        self.vocab = Vocabulary(seed)
+        self.pages: list[PageModel] = []
+
+    def _new_page(self, i: int, at: datetime) -> PageModel:
+        rng, v = self.rng, self.vocab
+        title = " ".join(v.word(rng) for _ in range(rng.randint(3, 7))).title()
+        slug = f"what-is-{i}-" + "-".join(title.lower().split()[:3])
+        blocks = tuple(tuple(v.paragraph(rng) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(2, 3)))
+        page = PageModel(f"https://{HOSTS[i % len(HOSTS)]}/{slug}.htm", sample.Article(
+            slug=slug, title=f"What Is {title}?", author=v.name(rng), editor=v.name(rng),
+            modified=_site_date(at - timedelta(days=rng.randint(1, 400))), category="Health",
+            blocks=blocks, posts=(), related=(),
+        ))
+        for _ in range(rng.choice((0, 1, 2, 3, 5))):
+            self._add_post(i, page)
+        return page
+
+    def _add_post(self, i: int, page: PageModel) -> None:
+        rng, v = self.rng, self.vocab
+        n = page.next_post
+        page.next_post += 1
+        text = v.paragraph(rng)
+        if rng.random() < 0.2 and page.article.posts:
+            text = f"@{page.article.posts[0].author}-- {text}"
+        post = sample.Post(id=f"post_{i * 1000 + n}", number=n, author=v.word(rng).title(), paragraphs=(text,))
+        page.article = replace(page.article, posts=(post, *page.article.posts))
+
+    def _edit(self, page: PageModel, at: datetime) -> None:
+        rng, art = self.rng, page.article
+        b = rng.randrange(len(art.blocks))
+        block = list(art.blocks[b])
+        block[rng.randrange(len(block))] = self.vocab.paragraph(rng)
+        blocks = art.blocks[:b] + (tuple(block),) + art.blocks[b + 1:]
+        page.article = replace(art, blocks=blocks, modified=_site_date(at))
+
+    def captures(self) -> Iterator[tuple[int, datetime, bytes, PageModel]]:
+        """(page index, fetched_at, payload, page) in time order: the pages are fetched in
+        rounds, each round in its own shuffled order, the captures evenly spread over SPAN."""
+        step = SPAN / max(1, self.n_captures)
+        order = list(range(self.n_pages))
+        k = 0
+        while k < self.n_captures:
+            self.rng.shuffle(order)
+            for i in order:
+                if k >= self.n_captures:
+                    break
+                at = T0 + step * k
+                k += 1
+                if i >= len(self.pages):  # the first round creates the pages
+                    self.pages.extend([None] * (i + 1 - len(self.pages)))  # type: ignore[list-item]
+                page = self.pages[i]
+                if page is None:
+                    page = self.pages[i] = self._new_page(i, at)
+                else:
+                    if self.rng.random() < self.change:
+                        self._edit(page, at)
+                        page.version += 1
+                    if self.rng.random() < self.comment:
+                        self._add_post(i, page)
+                        page.version += 1
+                page.fetches += 1
+                body = render_article(page.article, PageState(fetch=page.fetches)).encode()
+                yield i, at, body, page
+
+
+# ---- parsing (once per distinct content, in worker processes) --------------------------------
+def _parse_one(job: tuple[bytes, str, datetime]) -> ParsedPage:
+    body, url, at = job
+    return parsers.parse(body, url, headers=HEADERS, fetched_at=at)
+
+
+def _parse_many(jobs: list[tuple[bytes, str, datetime]]) -> list[ParsedPage]:
+    return [_parse_one(j) for j in jobs]
+
+
+@dataclass
+class Item:
+    page: int
+    capture: CaptureIn
+    key: tuple[int, int]  # (page, content version): the parse cache key
+
+
+class Feed:
+    """Batches of (CaptureIn, ParsedPage) in time order. Parsing of the next batch runs in
+    worker processes while the caller stores this one."""
+
+    def __init__(self, site: SyntheticSite, batch: int, workers: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.site, self.batch = site, batch
+        self.pool = ProcessPoolExecutor(workers) if workers > 0 else None
+        self.workers = max(1, workers)
+        self.parsed: dict[int, tuple[int, ParsedPage]] = {}  # page -> (version, its record)
+        self.first_seen: dict[int, datetime] = {}
+        self.parses = 0
+        self.bytes = 0
+
+    def _batches(self) -> Iterator[tuple[list[Item], dict[tuple[int, int], tuple[bytes, str, datetime]]]]:
+        items: list[Item] = []
+        jobs: dict[tuple[int, int], tuple[bytes, str, datetime]] = {}
+        for i, at, body, page in self.site.captures():
+            self.first_seen.setdefault(i, at)
+            self.bytes += len(body)
+            key = (i, page.version)
+            known = self.parsed.get(i)
+            if (known is None or known[0] != page.version) and key not in jobs:
+                jobs[key] = (body, page.url, at)
+            items.append(Item(i, CaptureIn(
+                requested_url=page.url, fetched_at=at, final_url=page.url, status=200, headers=HEADERS,
+                http_version="1.1", payload=body, elapsed_ms=40,
+            ), key))
+            if len(items) >= self.batch:
+                yield items, jobs
+                items, jobs = [], {}
+        if items:
+            yield items, jobs
+
+    def _submit(self, jobs: dict[tuple[int, int], tuple[bytes, str, datetime]]):  # type: ignore[no-untyped-def]
+        keys = list(jobs)
+        if self.pool is None:
+            return keys, [_parse_many([jobs[k] for k in keys])]
+        n = max(1, -(-len(keys) // self.workers))
+        return keys, [self.pool.submit(_parse_many, [jobs[k] for k in keys[j:j + n]]) for j in range(0, len(keys), n)]
+
+    def _resolve(self, items: list[Item], submitted) -> list[tuple[CaptureIn, ParsedPage]]:  # type: ignore[no-untyped-def]
+        keys, parts = submitted
+        records = [r for part in parts for r in (part if isinstance(part, list) else part.result())]
+        self.parses += len(records)
+        fresh = dict(zip(keys, records))
+        out = []
+        for it in items:
+            if it.key in fresh:
+                self.parsed[it.page] = (it.key[1], fresh[it.key])
+            out.append((it.capture, self.parsed[it.page][1]))
+        return out
+
+    def __iter__(self) -> Iterator[list[tuple[CaptureIn, ParsedPage]]]:
+        pending = None
+        for items, jobs in self._batches():
+            submitted = self._submit(jobs)
+            if pending is not None:
+                yield self._resolve(*pending)  # stored while this batch is parsed
+            pending = (items, submitted)
+        if pending is not None:
+            yield self._resolve(*pending)
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+# ---- the databases -------------------------------------------------------------------------------
+@dataclass
+class Target:
+    label: str
+    url: str
+    archive: "Archive"
+    cleanup: object = None  # a callable dropping what the bench created
+    store_seconds: float = 0.0
+    stored: int = 0
+    outcomes: dict[str, int] | None = None
+
+
+def _pg_schema_url(base: str) -> tuple[str, object]:
+    """A fresh schema in the PostgreSQL database `base` (dropped afterwards)."""
+    import uuid
+    from urllib.parse import quote
+
+    from sqlalchemy import create_engine, text
+
+    from storage.db import normalize_db_url
+
+    schema = "bench_" + uuid.uuid4().hex[:10]
+    admin = create_engine(normalize_db_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return normalize_db_url(base) + f"{sep}options=" + quote(f"-csearch_path={schema}"), drop
+
+
+def open_target(spec: str, tmp: Path, keep: bool) -> Target:
+    from storage.archive import Archive
+    from storage.db import make_engine, open_engine, upgrade
+
+    cleanup = None
+    if spec == "sqlite":
+        url = f"sqlite:///{tmp / 'archive.db'}"
+    elif spec in ("postgres", "postgresql"):
+        url, cleanup = _pg_schema_url(os.environ.get("PAGETRAIL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+        if keep:
+            print(f"keeping the PostgreSQL archive: {url}", file=sys.stderr)
+            cleanup = None
+    else:
+        url = spec
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    archive = Archive(open_engine(url))
+    label = archive.engine.dialect.name
+    return Target(label, url, archive, cleanup)
+
+
+def database_bytes(t: Target) -> int:
+    from sqlalchemy import text
+
+    from storage.db import sqlite_path
+
+    path = sqlite_path(t.url)
+    if path is not None:
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    with t.archive.engine.connect() as c:
+        return int(c.execute(text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+        )).scalar())
+
+
+# ---- the measurements ----------------------------------------------------------------------------
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+def timed(fn, n: int) -> tuple[list[float], int]:  # type: ignore[no-untyped-def]
+    """Milliseconds of each of n calls of fn(k), and how many found nothing (NotFound)."""
+    from storage.queries import NotFound
+
+    out, missing = [], 0
+    for k in range(n):
+        t = time.perf_counter()
+        try:
+            fn(k)
+        except NotFound:
+            missing += 1
+        out.append((time.perf_counter() - t) * 1000)
+    return out, missing
+
+
+def search_words(vocab: Vocabulary, rng: random.Random, n: int) -> list[str]:
+    """Queries as people type them: a common word, a rarer real one, a rare one, two words."""
+    real, tail = vocab.words[:vocab.n_real], vocab.words[vocab.n_real:]
+    kinds = [
+        lambda: rng.choice(real[:40]),  # common ("liver", "calcification")
+        lambda: rng.choice(real[40:]),  # real, less common
+        lambda: rng.choice(tail[:2000]),  # made-up, mid frequency
+        lambda: rng.choice(tail[2000:]),  # rare: a handful of documents, or none
+        lambda: f"{rng.choice(real[:200])} {rng.choice(real[:200])}",  # two words, both must match
+    ]
+    return [kinds[k % len(kinds)]() for k in range(n)]
+
+
+def measure(t: Target, feed: Feed, site: SyntheticSite, samples: int, end: datetime) -> dict[str, object]:
+    from storage import queries, search
+
+    rng = random.Random(42)
+    pages = sorted(feed.first_seen)
+    picks = [rng.choice(pages) for _ in range(samples)]
+    moments = [feed.first_seen[i] + (end - feed.first_seen[i]) * rng.random() for i in picks]
+    sessions = t.archive.sessions
+
+    def as_of(k: int) -> None:
+        with sessions() as s:
+            queries.as_of(s, site.pages[picks[k]].url, moments[k])
+
+    def history(k: int) -> None:
+        with sessions() as s:
+            queries.history(s, site.pages[picks[k]].url)
+
+    words = search_words(site.vocab, rng, samples)
+    hits: list[int] = []
+
+    def find(k: int) -> None:
+        with sessions() as s:
+            hits.append(len(search.search(s, words[k], limit=50)))
+
+    timed(as_of, min(50, samples))  # warm the caches a server would have warm
+    a, a_missing = timed(as_of, samples)
+    h, _ = timed(history, samples)
+    f, _ = timed(find, samples)
+    with sessions() as s:
+        tot = queries.totals(s)
+        st = queries.storage_totals(s)
+    return {"as_of": a, "as_of_missing": a_missing, "history": h, "search": f, "hits": hits,
+            "totals": tot, "storage": st, "bytes": database_bytes(t)}
+
+
+# ---- the command ---------------------------------------------------------------------------------
+def _row(label: str, cells: list[str]) -> tuple[str, list[str]]:
+    return label, cells
+
+
+def render_table(targets: list[Target], results: list[dict], feed: Feed, args: argparse.Namespace,
+                 wall: float) -> str:
+    def ms(xs: list[float], q: float) -> str:
+        return f"{percentile(xs, q):.2f}"
+
+    rows = [
+        _row("captures stored", [f"{t.stored:,}" for t in targets]),
+        _row("pages / revisions / comments", [
+            f"{r['totals']['pages']:,} / {r['totals']['revisions']:,} / {r['totals']['comments']:,}" for r in results]),
+        _row("store time (generation)", [f"{t.store_seconds:,.0f} s" for t in targets]),
+        _row("  per capture", [f"{t.store_seconds / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
+        _row("database size", [f"{r['bytes'] / 1e6:,.0f} MB" for r in results]),
+        _row("  blobs (payload bytes stored)", [
+            f"{r['storage']['bytes_stored'] / 1e6:,.0f} MB of {r['storage']['bytes_received'] / 1e6:,.0f} MB"
+            for r in results]),
+        _row("as of, random page+time: p50 / p99", [f"{ms(r['as_of'], 50)} / {ms(r['as_of'], 99)} ms" for r in results]),
+        _row("history of a page: p50 / p99", [f"{ms(r['history'], 50)} / {ms(r['history'], 99)} ms" for r in results]),
+        _row("search: p50 / p95", [f"{ms(r['search'], 50)} / {ms(r['search'], 95)} ms" for r in results]),
+        _row("  hits per query: median / max", [
+            f"{statistics.median(r['hits']):.0f} / {max(r['hits'])}" for r in results]),
+    ]
+    w0 = max(len(a) for a, _ in rows)
+    ws = [max(len(t.label), *(len(c[k]) for _, c in rows)) for k, t in enumerate(targets)]
+    lines = [
+        f"pagetrail archive scale bench — {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.captures:,} captures of {args.pages:,} pages over 3 years, "
+        f"{args.change:.0%} of recaptures edited, {args.comment:.0%} add a comment; batches of {args.batch}"
+        f"{' (one transaction per capture)' if args.single else ''}; {args.samples:,} samples per query",
+        f"{'':{w0}}  " + "  ".join(f"{t.label:>{w}}" for t, w in zip(targets, ws)),
+    ]
+    lines += [f"{a:{w0}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, ws)) for a, cells in rows]
+    lines.append(f"distinct contents parsed once each: {feed.parses:,}; payload bytes generated "
+                 f"{feed.bytes / 1e6:,.0f} MB; wall time {wall:,.0f} s")
+    for t, r in zip(targets, results):
+        a99, h99, s95 = percentile(r["as_of"], 99), percentile(r["history"], 99), percentile(r["search"], 95)
+        lines.append(
+            f"goals ({t.label}): as-of p99 < 5 ms -> {'MET' if a99 < 5 else 'NOT MET'}; history p99 < 20 ms -> "
+            f"{'MET' if h99 < 20 else 'NOT MET'}; search p95 < 100 ms -> {'MET' if s95 < 100 else 'NOT MET'}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--captures", type=int, default=1_000_000, help="captures stored (default 1,000,000)")
+    ap.add_argument("--pages", type=int, default=100_000, help="distinct pages (default 100,000)")
+    ap.add_argument("--samples", type=int, default=1000, help="random queries of each kind (default 1000)")
+    ap.add_argument("--db", help="archive URL (default: a new SQLite file in a temp folder); must be empty")
+    ap.add_argument("--dbs", help="comma-separated: sqlite, postgres (a fresh schema in $PAGETRAIL_TEST_PG, "
+                    "default postgresql://postgres@127.0.0.1:5432/test) or URLs; the same captures go to each")
+    ap.add_argument("--change", type=float, default=0.10, help="fraction of recaptures that edit the article")
+    ap.add_argument("--comment", type=float, default=0.05, help="fraction of recaptures that add a comment")
+    ap.add_argument("--batch", type=int, default=500, help="captures per transaction (Archive.store_captures)")
+    ap.add_argument("--single", action="store_true",
+                    help="store each capture in its own transaction (Archive.store_capture), for comparison")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="processes parsing distinct contents ahead of the store (0: parse inline)")
+    ap.add_argument("--keep", action="store_true", help="keep the archives (SQLite folder, PostgreSQL schema)")
+    ap.add_argument("--progress", type=int, default=50_000, help="report every N captures on stderr")
+    args = ap.parse_args(argv)
+    if args.pages < 1 or args.captures < args.pages:
+        ap.error("--captures must be at least --pages (every page is captured at least once)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="pagetrail-scale-"))
+    specs = [x.strip() for x in args.dbs.split(",")] if args.dbs else [args.db or "sqlite"]
+    targets = [open_target(spec, tmp, args.keep) for spec in specs]
+    for t in targets:
+        with t.archive.sessions() as s:
+            from storage.queries import totals
+
+            if totals(s)["captures"]:
+                sys.exit(f"{t.url} already holds captures: give an empty archive")
+    print(f"building {args.captures:,} captures of {args.pages:,} pages into "
+          f"{', '.join(t.url for t in targets)}", file=sys.stderr)
+
+    site = SyntheticSite(args.pages, args.captures, change=args.change, comment=args.comment)
+    feed = Feed(site, args.batch, args.workers)
+    started = time.perf_counter()
+    done = 0
+    last_report = 0
+    for batch in feed:
+        for t in targets:
+            t0 = time.perf_counter()
+            if args.single:
+                results = [t.archive.store_capture(c, p) for c, p in batch]
+            else:
+                results = t.archive.store_captures(batch)
+            t.store_seconds += time.perf_counter() - t0
+            t.stored += len(results)
+            t.outcomes = t.outcomes or {}
+            for r in results:
+                t.outcomes[r.outcome] = t.outcomes.get(r.outcome, 0) + 1
+        done += len(batch)
+        if done - last_report >= args.progress:
+            last_report = done
+            print(f"  {done:,} captures, {time.perf_counter() - started:,.0f} s; store ms/capture: "
+                  + ", ".join(f"{t.label} {t.store_seconds / t.stored * 1000:.2f}" for t in targets),
+                  file=sys.stderr, flush=True)
+    wall = time.perf_counter() - started
+    for t in targets:
+        print(f"  {t.label}: outcomes {t.outcomes}", file=sys.stderr)
+
+    end = T0 + SPAN
+    results = []
+    for t in targets:
+        print(f"measuring {t.label} ...", file=sys.stderr, flush=True)
+        results.append(measure(t, feed, site, args.samples, end))
+    print(render_table(targets, results, feed, args, wall))
+    for t in targets:
+        t.archive.engine.dispose()
+        if t.cleanup is not None and not args.keep:
+            t.cleanup()  # type: ignore[operator]
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print(f"kept {tmp}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
