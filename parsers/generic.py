@@ -45,7 +45,9 @@ _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-sl
 _RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
 _REPLY = re.compile(r"^@(\S+?)\s*(?:--|-\s|,|:|\s)")
 _CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be the first to comment|"
-                             r"(\d+\s+)?comments?|post a comment|add a comment|reply|login to comment)\.?$", re.I)
+                             r"(\d+\s+)?comments?|post a comment|add (a|your) comment.*|reply|log ?in to comment|"
+                             r"(view|show|load|see) (all|more)( \d+)? comments.*|enter your (comment|email).*|"
+                             r"comments are closed.*|[\W\d_]*)\.?$", re.I)
 
 
 def _attrs(el: lxml.html.HtmlElement) -> str:
@@ -303,42 +305,110 @@ def _own_text(el: lxml.html.HtmlElement, exclude: list[lxml.html.HtmlElement]) -
     return "\n\n".join(parts)
 
 
-def _wordpress(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
-    items = tree.xpath("//li[contains(concat(' ', normalize-space(@class), ' '), ' comment ') or "
-                       "contains(@class, 'type-comment')] | //article[contains(@class,'comment-body') and "
-                       "not(ancestor::li[contains(@class,'comment')])]")
+_ITEM_ID = re.compile(r"^(li-|div-|dsq-)?comment-?\d+$|^c\d{3,}$|^comment_\d+$", re.I)
+_ITEM_CLASS = re.compile(r"(^|\s)(comment|comment-odd|comment-even|comments-alt|type-comment|jomentry2?|"
+                         r"commentbody|comment-item|dsq-comment)(\s|$)", re.I)
+_LIST_CLASS = re.compile(r"(^|[\s_-])(commentlist|comment-list|comments-list|dsq-comments)([\s_-]|$)", re.I)
+_TEXT_CLASS = re.compile(r"comment-?content|comment-?body|comment-?text|comment-?entry|commenttext|comtext|"
+                         r"commentext|comment-?message|post-message|(^|[\s_-])(message|text|content|entry)([\s_-]|$)", re.I)
+_CHROME_CLASS = re.compile(r"author|avatar|gravatar|vcard|meta|header|reply|date|time|permalink|count|number|"
+                           r"rating|vote|actions|footer|byline|says|cite", re.I)
+_AUTHOR_CLASS = ".//*[contains(@class,'fn') or contains(@class,'author') or contains(@class,'name') or " \
+                "contains(@class,'user')][1] | .//cite[1]"
+
+
+def _comment_candidates(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements that are one comment each: named so (class "comment", ids like comment-123,
+    li-comment-123, dsq-comment-123) or the entries of a list named as a comment list."""
+    found: list[lxml.html.HtmlElement] = []
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("ol", "ul", "dl", "form", "body", "html", "section", "span"):
+            continue
+        if _ITEM_ID.match(el.get("id") or "") or _ITEM_CLASS.search(el.get("class") or ""):
+            found.append(el)
+        elif el.tag in ("li", "dt", "dd") and (el.getparent() is not None) and \
+                _LIST_CLASS.search(_attrs(el.getparent())):
+            found.append(el)
+    # One comment is often two nested candidates (li#li-comment-1 > div#comment-1): the inner
+    # one is the outer one's body when their ids carry the same number, or when the outer has
+    # no id and the inner is its first candidate; keep the outer (it holds the replies).
+    found_set = set(found)
+    twins: set[lxml.html.HtmlElement] = set()
+    for el in found:
+        direct = []
+        stack = [c for c in el if isinstance(c.tag, str)]
+        while stack:
+            node = stack.pop(0)
+            if node in found_set:
+                direct.append(node)
+                continue
+            stack[0:0] = [c for c in node if isinstance(c.tag, str)]
+        if not direct:
+            continue
+        digits = re.sub(r"\D", "", el.get("id") or "")
+        for d in direct:
+            d_digits = re.sub(r"\D", "", d.get("id") or "")
+            if (digits and d_digits == digits) or (not digits and d is direct[0] and
+                                                     not any(x in found_set for x in d.iter() if x is not d)):
+                twins.add(d)
+                break
+    return [el for el in found if el not in twins]
+
+
+def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) -> str:
+    """A comment's own words: its text container if it names one, else the item without its
+    author/date/reply chrome; nested replies left out either way."""
+    containers = [el for el in item.iter() if el is not item and isinstance(el.tag, str)
+                  and _TEXT_CLASS.search(_attrs(el)) and not any(a in others for a in el.iterancestors()
+                                                                 if a is not item and item in set(a.iterancestors()))
+                  and el not in others]
+    containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
+    if containers:
+        size = {c: len(fold_ws(c.text_content())) for c in containers}
+        best = max(containers, key=lambda c: size[c])
+        while True:  # "comment-body" often wraps meta + "comment-content": go to the inner text
+            inner = [c for c in containers if c is not best and best in set(c.iterancestors())]
+            pick = max(inner, key=lambda c: size[c]) if inner else None
+            if pick is None or size[pick] < 0.5 * size[best]:
+                break
+            best = pick
+        nested = [el for el in best.iter() if el in others and el is not best]
+        return _own_text(best, nested) if nested else "\n\n".join(block_texts(best))
+    skip = [el for el in item if isinstance(el.tag, str) and (el in others or any(o in others for o in el.iter())
+                                                               or _CHROME_CLASS.search(_attrs(el)))]
+    return _own_text(item, skip)
+
+
+def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+    items = _comment_candidates(tree)
     if not items:
         return None
+    item_set = set(items)
     out: list[Comment] = []
     for li in items:
         cls = li.get("class") or ""
         if "pingback" in cls or "trackback" in cls:
             continue
-        body = _first(li, ".//*[contains(@class,'comment-content') or contains(@class,'comment-body') or "
-                          "contains(@class,'comment-text')][1]")
-        if body is None:
+        others = item_set - {li}
+        text = _item_text(li, others)
+        if not text or _CHROME_COMMENT.match(text) or len(text) < 2:
             continue
-        nested = body.xpath(".//ol|.//ul[contains(@class,'children')]|.//*[contains(@class,'reply')]|"
-                            ".//*[contains(@class,'comment-meta') or contains(@class,'comment-author')]")
-        text = _own_text(body, nested) if nested else "\n\n".join(block_texts(body))
-        author_el = _first(li, ".//*[contains(@class,'fn') or contains(@class,'comment-author')][1]")
+        author_el = _first(li, _AUTHOR_CLASS)
         author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
-        # a machine-readable <time datetime> first: the visible text often drops the time of day
         stamp = _first(li, ".//time[@datetime]")
         if stamp is None:  # (an lxml element without children is falsy: no `or` here)
             stamp = _first(li, ".//time | .//*[contains(@class,'comment-date') or "
-                               "contains(@class,'comment-meta')]//a | .//*[contains(@class,'comment-date')]")
+                               "contains(@class,'comment-meta')]//a | .//*[contains(@class,'date')]")
         posted = _posted(stamp, fetched_at)
-        cid = li.get("id") or None
-        if not text or _CHROME_COMMENT.match(text):
-            continue
-        c = _make_comment(cid, author, posted, text)
-        parent = next((a for a in li.iterancestors("li") if "comment" in (a.get("class") or "")), None)
+        if not (author or posted or _ITEM_ID.match(li.get("id") or "")) and (len(items) == 1 or len(text) < 40):
+            continue  # a lone or short box named "comment" with no author, date or comment id: chrome
+        c = _make_comment(li.get("id") or None, author or None, posted, text)
+        parent = next((a for a in li.iterancestors() if a in item_set), None)
         if parent is not None and parent.get("id"):
             # reply_to stays what the text says after "@" (DESIGN.md); the nesting gives the key
             c.reply_to_key = parent.get("id")
         out.append(c)
-    return out
+    return out or None
 
 
 def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
@@ -415,6 +485,8 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
                 continue
             found = []
             for el in els:
+                if el.xpath("ancestor-or-self::form | .//textarea | .//input"):
+                    continue  # the comment form's labels, not comments
                 author_el = _first(el, ".//*[contains(@class,'author') or contains(@class,'user') or "
                                        "contains(@class,'name')][1]")
                 date_el = _first(el, ".//time | .//*[contains(@class,'date') or contains(@class,'time')][1]")
@@ -449,7 +521,7 @@ def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> li
 
 
 def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> tuple[list[Comment], ThreadInfo]:
-    for finder in (_wordpress, _disqus, _schema_comments, _forum_table, _repeated_blocks):
+    for finder in (_disqus, _schema_comments, _comment_items, _forum_table, _repeated_blocks):
         found = finder(tree, fetched_at)
         if found:
             seen: set[str] = set()
