@@ -31,7 +31,6 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pagetrail.cli import main
 from pagetrail.demo import NEW_POST, REVISED, DemoSite
 from pagetrail.demo_server import SiteServer
 from pagetrail.sample_site.content import LIVER, MAGNESIUM
@@ -42,21 +41,10 @@ from storage.blobs import get_blob
 from storage.db import make_engine, open_engine, upgrade
 from storage.models import Capture, Page
 from tests.httpserver import LocalServer, LocalSite, Reply, gzipped, html
+from tests.test_spine import cli, cli_json
 
 WARCIO = str(Path(sys.executable).with_name("warcio"))
 SCHEMA = json.loads((Path(__file__).parents[1] / "parsers/schema/parsedpage.schema.json").read_text())
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys, *argv):
-    code, out, err = cli(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def sha1_b32(data: bytes) -> str:
