@@ -51,10 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "import-warc",
         help="import captures from WARC files (wget, Heritrix, warcio, pagetrail exports)",
-        description="Import the captures in WARC files (WARC/1.0 or 1.1, gzipped per record or plain) into "
+        description="Import the captures in WARC files (WARC/1.0 or 1.1; gzipped per record, as one stream, or plain) into "
         "the archive, in capture-time order: each response (or revisit, resolved to the payload it refers "
         "to) becomes a capture at its WARC-Date, with the payload as the server sent it, parsed and "
-        "versioned like a crawled page. Importing a file twice adds nothing. Damaged records are skipped "
+        "versioned like a crawled page. Importing a file twice adds nothing (an interrupted import can be run "
+        "again). Damaged records are skipped "
         "and reported; the rest is imported. Exit 0 when the files were read (even with damaged records), "
         "1 when nothing usable was found.",
     )

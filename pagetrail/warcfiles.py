@@ -646,7 +646,8 @@ def import_warc(
     - a request record, when there is one (WARC-Concurrent-To either way), must be a GET;
       responses to other methods are skipped and reported;
     - a capture the archive already holds (same page, time, status and payload) is counted
-      as a duplicate, so importing a file twice adds nothing.
+      as a duplicate, so importing a file twice adds nothing — and an import that was
+      interrupted can simply be run again.
     """
     archive = Archive(engine)
     parse = parse or default_parse
@@ -710,12 +711,12 @@ def _import_entry(archive: Archive, index: _Index, handles: list[IO[bytes]], e: 
             if where is not None:
                 original_http, payload = _read_at(handles[where[0]], where[1])
             else:
-                stored = None
+                archived = None
                 if e.payload_digest and e.payload_digest.startswith("sha256:"):
-                    stored = warcdata.stored_payload(archive, e.payload_digest.split(":", 1)[1])
-                if stored is None:
+                    archived = warcdata.stored_payload(archive, e.payload_digest.split(":", 1)[1])
+                if archived is None:
                     return skip("a revisit record whose original payload is neither in these files nor archived")
-                payload = stored
+                payload = archived
             report.revisits_resolved += 1
             http = http or original_http  # an empty revisit borrows the original's headers
         elif e.status == 304:
