@@ -41,8 +41,15 @@ def _parser() -> lxml.html.HTMLParser:
 
 
 def _new_parser() -> lxml.html.HTMLParser:
-    return lxml.html.HTMLParser(recover=True, huge_tree=True, remove_comments=True, remove_pis=True,
-                               no_network=True, default_doctype=False)
+    parser = lxml.html.HTMLParser(recover=True, huge_tree=True, remove_comments=True, remove_pis=True,
+                                  no_network=True, default_doctype=False)
+    # lxml.html picks an element's class in Python for every node it hands out (forms, inputs,
+    # labels get their own); the parsers need only HtmlElement, and choosing it in C makes the
+    # whole parse about a third faster.
+    parser.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity))
+    return parser
 
 
 def _codec(label: str | None) -> str | None:
