@@ -279,6 +279,7 @@ class Target:
     archive: "Archive"
     cleanup: object = None  # a callable dropping what the bench created
     store_seconds: float = 0.0
+    store_cpu: float = 0.0  # this process's CPU (PostgreSQL's own work is not in it)
     stored: int = 0
     outcomes: dict[str, int] | None = None
 
@@ -429,6 +430,7 @@ def render_table(targets: list[Target], results: list[dict], feed: Feed, args: a
             f"{r['totals']['pages']:,} / {r['totals']['revisions']:,} / {r['totals']['comments']:,}" for r in results]),
         _row("store time (generation)", [f"{t.store_seconds:,.0f} s" for t in targets]),
         _row("  per capture", [f"{t.store_seconds / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
+        _row("  per capture, Python CPU", [f"{t.store_cpu / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
         _row("database size", [f"{r['bytes'] / 1e6:,.0f} MB" for r in results]),
         _row("  blobs (payload bytes stored)", [
             f"{r['storage']['bytes_stored'] / 1e6:,.0f} MB of {r['storage']['bytes_received'] / 1e6:,.0f} MB"
@@ -500,12 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     last_report = 0
     for batch in feed:
         for t in targets:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if args.single:
                 results = [t.archive.store_capture(c, p) for c, p in batch]
             else:
                 results = t.archive.store_captures(batch)
             t.store_seconds += time.perf_counter() - t0
+            t.store_cpu += time.process_time() - c0
             t.stored += len(results)
             t.outcomes = t.outcomes or {}
             for r in results:
