@@ -13,54 +13,20 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pagetrail import __version__
-from pagetrail.settings import SettingsError, Settings, load_settings
-
-
-class UserError(Exception):
-    """Exit 1 with this message."""
-
-
-class _Parser(argparse.ArgumentParser):
-    # argparse exits 2 on a usage error; our convention says a user error is 1.
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="archive database URL (env PAGETRAIL_DB; default sqlite:///pagetrail.db)")
-    p.add_argument("--config", metavar="FILE", help="a TOML settings file (env PAGETRAIL_CONFIG)")
-
-
-def _add_json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
-
-
-def _settings(args: argparse.Namespace, **flags: Any) -> Settings:
-    flags.setdefault("db", getattr(args, "db", None))
-    return load_settings(flags, config_file=getattr(args, "config", None))
-
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-
-
-def _table(rows: list[list[Any]], headers: list[str]) -> str:
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
-
-
-def _read_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from pagetrail.pipeline import open_archive
-
-    archive = open_archive(_settings(args), read_only=True)
-    return archive.sessions()
+from pagetrail.cli_common import (
+    Parser,
+    UserError,
+    add_common,
+    add_json,
+    cli_settings,
+    print_json,
+    read_session,
+    table,
+)
+from pagetrail.settings import SettingsError
 
 
 # ---- progress -----------------------------------------------------------------------------
@@ -103,7 +69,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             normalize_url(url)
         except InvalidURL as exc:
             raise UserError(f"{exc}; give absolute http(s) URLs, e.g. https://www.example.com/page.htm") from None
-    settings = _settings(
+    settings = cli_settings(
         args,
         concurrency=args.concurrency,
         per_host=args.per_host,
@@ -121,7 +87,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.log_format == "json":
         print(json.dumps({"event": "finished", **report.to_dict()["stats"], "run": report.run_id}), file=sys.stderr)
     if args.json:
-        _print_json(report.to_dict() if hasattr(report, "to_dict") else report)
+        print_json(report.to_dict() if hasattr(report, "to_dict") else report)
     elif not args.quiet:
         print(report.summary() if hasattr(report, "summary") else report)
     return 0
@@ -141,7 +107,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if profile and profile != "generic":
         from parsers.profiles import load_profiles
 
-        settings = _settings(args)
+        settings = cli_settings(args)
         extra = [Path(settings.profiles_dir)] if settings.profiles_dir else []
         known = load_profiles(extra_dirs=extra)
         if profile not in known:
@@ -149,7 +115,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         profile = known[profile]
     page = parsers.parse(body, url, headers=headers, profile=profile)
     if args.json:
-        _print_json(page.to_dict())
+        print_json(page.to_dict())
         return 0
     md = page.metadata
     print(f"profile:   {page.profile}")
@@ -167,15 +133,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from storage import queries
 
-    with _read_session(args) as s:
+    with read_session(args) as s:
         h = queries.history(s, args.url)
     if args.json:
-        _print_json(h)
+        print_json(h)
         return 0
     print(f"{h['url']}  (page {h['page']}, {h['captures']} captures)")
     print()
     print(
-        _table(
+        table(
             [
                 [r["revision"], r["first_seen"], r["last_seen"], r["valid_to"] or "now",
                  r["modified"], (f"= {r['same_as']}" if r["same_as"] else ""), r["title"]]
@@ -186,7 +152,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     print()
     print(
-        _table(
+        table(
             [[c["number"], c["key"], c["author"], c["first_seen"], c["removed_at"] or ""] for c in h["comments"]],
             ["post", "key", "author", "first_seen", "removed_at"],
         )
@@ -202,10 +168,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         at = parse_moment(args.at) if args.at else utc_now()
     except BadTime as exc:
         raise UserError(str(exc)) from None
-    with _read_session(args) as s:
+    with read_session(args) as s:
         view = queries.as_of(s, args.url, at)
     if args.json:
-        _print_json(view)
+        print_json(view)
         return 0
     rev = view["revision"]
     md = rev["metadata"]
@@ -243,11 +209,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         ref_to = parse_revision_ref(args.to) if args.to else None
     except BadTime as exc:
         raise UserError(str(exc)) from None
-    with _read_session(args) as s:
+    with read_session(args) as s:
         url, a, b = queries.diff_sides(s, args.url, ref_from, ref_to)
     d = diff_data(url, a, b)
     if args.json:
-        _print_json(d)
+        print_json(d)
     else:
         print(render_diff(d))
     return 0
@@ -262,13 +228,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         to = parse_moment(args.to) if args.to else None
     except BadTime as exc:
         raise UserError(str(exc)) from None
-    with _read_session(args) as s:
+    with read_session(args) as s:
         try:
             hits = search.search(s, args.query, site=args.site, from_=from_, to=to, where=args.in_, limit=args.limit)
         except search.BadQuery as exc:
             raise UserError(str(exc)) from None
     if args.json:
-        _print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
+        print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
         return 0
     if not hits:
         print("no hits")
@@ -285,43 +251,43 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from pagetrail.timeparse import utc_now
 
-    with _read_session(args) as s:
+    with read_session(args) as s:
         data = {"totals": queries.totals(s), "storage": queries.storage_totals(s),
                 "failing_profiles": queries.failing_profiles(s)}
         data.update(queries.operations(s, utc_now()))
     try:
         from pagetrail.cli_crawling import schedule_rows
 
-        data["schedules"] = schedule_rows(_settings(args))
+        data["schedules"] = schedule_rows(cli_settings(args))
     except ImportError:  # pragma: no cover
         data["schedules"] = []
     if args.json:
-        _print_json(data)
+        print_json(data)
         return 0
     t, st = data["totals"], data["storage"]
-    print(_table([[k, v] for k, v in t.items()], ["archive", "count"]))
+    print(table([[k, v] for k, v in t.items()], ["archive", "count"]))
     print()
-    print(_table([[k, v] for k, v in st.items()], ["storage", "value"]))
+    print(table([[k, v] for k, v in st.items()], ["storage", "value"]))
     print()
-    print(_table([[k, v] for k, v in data["frontier"].items()], ["frontier", "urls"]))
+    print(table([[k, v] for k, v in data["frontier"].items()], ["frontier", "urls"]))
     if data["schedules"]:
         print()
-        print(_table([[r["name"], "paused" if r["paused"] else "active", r["next_run"] or "-", r["last_run"] or "-",
+        print(table([[r["name"], "paused" if r["paused"] else "active", r["next_run"] or "-", r["last_run"] or "-",
                        r["last_result"] or "-"] for r in data["schedules"]],
                      ["schedule", "state", "next_run", "last_run", "last_result"]))
     if data["runs"]:
         print()
-        print(_table([[r["run"], r["kind"], r["status"], r["started_at"], r["stats"].get("fetched", ""),
+        print(table([[r["run"], r["kind"], r["status"], r["started_at"], r["stats"].get("fetched", ""),
                        r["stats"].get("new_revisions", ""), r["stats"].get("errors", "")] for r in data["runs"][:5]],
                      ["run", "kind", "status", "started_at", "fetched", "new_revisions", "errors"]))
     if data["recent_errors"]:
         print()
-        print(_table([[e["fetched_at"], e["error_kind"] or f"HTTP {e['status']}", e["url"][:70]]
+        print(table([[e["fetched_at"], e["error_kind"] or f"HTTP {e['status']}", e["url"][:70]]
                       for e in data["recent_errors"]], ["when", "error", "url"]))
     if data["failing_profiles"]:
         print()
         print("FAILING PROFILES (their required fields stopped matching; captures kept, not versioned):")
-        print(_table([[f["profile"], f["captures"], f["first_failed"]["fetched_at"], f["first_failed"]["capture"],
+        print(table([[f["profile"], f["captures"], f["first_failed"]["fetched_at"], f["first_failed"]["capture"],
                        f["first_failed"]["url"]] for f in data["failing_profiles"]],
                      ["profile", "captures", "first_failed", "capture", "url"]))
         print("fix the profile (`pagetrail profiles check NAME URL`), then `pagetrail reparse`")
@@ -331,7 +297,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.db import make_engine, sqlite_path, upgrade, normalize_db_url
 
-    settings = _settings(args)
+    settings = cli_settings(args)
     path = sqlite_path(normalize_db_url(settings.db))
     if path is not None and not path.parent.exists():
         raise UserError(f"cannot create {path}: the folder {path.parent} does not exist")
@@ -350,33 +316,33 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from pagetrail.web.server import serve
 
-    return serve(_settings(args), host=args.host, port=args.port)
+    return serve(cli_settings(args), host=args.host, port=args.port)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from pagetrail.demo import run_demo
 
-    return run_demo(db=args.db or "sqlite:///demo.db", rounds=args.rounds, port=args.port)
+    return run_demo(main, db=args.db or "sqlite:///demo.db", rounds=args.rounds, port=args.port)
 
 
 # ---- the parser ---------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="pagetrail",
         description="Keep a faithful, queryable history of article pages.",
         epilog="Settings: flag > PAGETRAIL_<NAME> environment variable > --config FILE > defaults. "
         "Exit codes: 0 ok, 1 user error, 2 internal error. Times are UTC.",
     )
     p.add_argument("--version", action="version", version=f"pagetrail {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="VERB", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="VERB", parser_class=Parser)
 
     c = sub.add_parser("crawl", help="fetch, parse and archive these URLs now",
                        description="Fetch, parse and archive the given URLs now. Failed fetches are recorded "
                        "as captures too; the crawl exits 0 when it ran to its end.")
     c.add_argument("urls", nargs="+", metavar="URL", help="absolute http(s) URLs")
-    _add_common(c)
-    _add_json(c)
+    add_common(c)
+    add_json(c)
     c.add_argument("--concurrency", type=int, help="fetches in flight in all (default 16)")
     c.add_argument("--per-host", type=int, help="fetches in flight per host (default 1)")
     c.add_argument("--delay", type=float, metavar="SECONDS",
@@ -405,14 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--profile", help="a profile name, or 'generic' (default: chosen by host, else markup)")
     pa.add_argument("--content-type", help="the Content-Type header it was served with (charset)")
     pa.add_argument("--config", metavar="FILE", help="a TOML settings file (for profiles_dir)")
-    _add_json(pa)
+    add_json(pa)
     pa.set_defaults(func=cmd_parse)
 
     h = sub.add_parser("history", help="a page's revisions and comments",
                        description="List a page's revisions and its comments' lifetimes.")
     h.add_argument("url", metavar="URL")
-    _add_common(h)
-    _add_json(h)
+    add_common(h)
+    add_json(h)
     h.set_defaults(func=cmd_history)
 
     sh = sub.add_parser("show", help="the page as of a moment",
@@ -421,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("url", metavar="URL")
     sh.add_argument("--at", metavar="ISO-8601",
                     help="the moment (default now); a date alone means the end of that day, UTC")
-    _add_common(sh)
-    _add_json(sh)
+    add_common(sh)
+    add_json(sh)
     sh.set_defaults(func=cmd_show)
 
     d = sub.add_parser("diff", help="what changed between two revisions",
@@ -431,8 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("url", metavar="URL")
     d.add_argument("--from", dest="from_", metavar="REV|DATE", help="revision ordinal or moment")
     d.add_argument("--to", metavar="REV|DATE", help="revision ordinal or moment")
-    _add_common(d)
-    _add_json(d)
+    add_common(d)
+    add_json(d)
     d.set_defaults(func=cmd_diff)
 
     se = sub.add_parser("search", help="full-text search across every revision and comment",
@@ -445,20 +411,20 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--in", dest="in_", choices=["body", "comments", "all"], default="all",
                     help="search revisions (body), comments, or both (default all)")
     se.add_argument("--limit", type=int, default=50, help="most hits shown (default 50)")
-    _add_common(se)
-    _add_json(se)
+    add_common(se)
+    add_json(se)
     se.set_defaults(func=cmd_search)
 
     st = sub.add_parser("status", help="archive totals", description="Archive totals and storage figures.")
-    _add_common(st)
-    _add_json(st)
+    add_common(st)
+    add_json(st)
     st.set_defaults(func=cmd_status)
 
     db = sub.add_parser("db", help="database schema", description="Database schema management.")
-    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=Parser)
     up = dbsub.add_parser("upgrade", help="create or upgrade the schema (needed once on PostgreSQL)",
                           description="Create or upgrade the archive schema. Safe to run from several machines at once.")
-    _add_common(up)
+    add_common(up)
     up.set_defaults(func=cmd_db_upgrade)
 
     dm = sub.add_parser("demo", help="crawl a bundled sample site as it changes, then show its history",
@@ -474,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "/api/openapi.json), Memento (/timegate/, /timemap/, /web/, /records/) and the web UI.")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    _add_common(sv)
+    add_common(sv)
     sv.set_defaults(func=cmd_serve)
 
     # Verb groups that live in their own modules register themselves here.
@@ -492,8 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each module has register(subparsers) adding its verbs; helpers shared with them are the
-# public names of this module (UserError, _add_common, _add_json, _settings, _print_json,
-# _table, _read_session).
+# public names of this module (UserError, add_common, add_json, cli_settings, print_json,
+# table, read_session).
 EXTRA_VERB_MODULES = (
     "pagetrail.cli_research",  # pages, comments, export
     "pagetrail.cli_warc",  # import-warc

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _read_session, _settings, _table
+from pagetrail.cli_common import UserError, add_common, add_json, cli_settings, print_json, read_session, table
 
 # `verify` found a problem: not a user error (1) nor ours (2); the report lists what and where.
 EXIT_DAMAGED = 3
@@ -36,12 +36,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if args.sample is not None and args.sample < 1:
         raise UserError("--sample takes how many blobs to re-hash (1 or more); leave it out to check every blob")
-    with _read_session(args) as s:
+    with read_session(args) as s:
         if args.site:
             _check_site(s, args.site)
         rep = integrity.verify(s, sample=args.sample, site=args.site)
     if args.json:
-        _print_json(rep.to_dict())
+        print_json(rep.to_dict())
     else:
         print("\n".join(rep.lines()))
         if not rep.ok:
@@ -58,7 +58,7 @@ def cmd_relayout(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise UserError("--batch takes how many pages to re-encode per transaction (1 or more)")
-    archive = open_archive(_settings(args), must_exist=True)
+    archive = open_archive(cli_settings(args), must_exist=True)
     try:
         with archive.sessions() as s:
             todo = pending(s)
@@ -74,7 +74,7 @@ def cmd_relayout(args: argparse.Namespace) -> int:
         archive.engine.dispose()
     data = {**asdict(rep), "pending_before": todo, "bytes_saved": rep.bytes_before - rep.bytes_after}
     if args.json:
-        _print_json(data)
+        print_json(data)
     elif rep.batches == 0 and not rep.remaining:
         print("relayout: nothing to do: every blob is in the delta layout")
     else:
@@ -96,15 +96,15 @@ def _removed_summary(removed: dict[str, Any]) -> str:
 def cmd_redact_list(args: argparse.Namespace) -> int:
     from storage.redaction import list_redactions
 
-    with _read_session(args) as s:
+    with read_session(args) as s:
         rows = list_redactions(s)
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("no redactions recorded")
         return 0
-    print(_table(
+    print(table(
         [[r["id"], r["at"], r["who"], f"{r['target']['kind']} {r['target']['value']}",
           "yes" if r["raw_redacted"] else "no", _removed_summary(r["removed"]), r["reason"]] for r in rows],
         ["id", "at", "who", "target", "raw", "removed", "reason"],
@@ -142,7 +142,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     if not args.reason:
         raise UserError("give a --reason TEXT: the audit trail records why data was removed")
-    archive = open_archive(_settings(args), must_exist=True)
+    archive = open_archive(cli_settings(args), must_exist=True)
     try:
         with archive.sessions.begin() as s:  # everything of one redaction: all or nothing
             rep = redact(s, comment_key=args.comment, url=args.url, author=args.author, capture_id=args.capture,
@@ -155,7 +155,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
     finally:
         archive.engine.dispose()
     if args.json:
-        _print_json(data)
+        print_json(data)
     else:
         _print_redaction(data)
     return 0
@@ -177,8 +177,8 @@ def register(sub: Any) -> None:
                    "(HOST matches any port; HOST:PORT one)")
     v.add_argument("--sample", type=int, metavar="N", help="re-hash N random blobs through their whole chains "
                    "instead of every blob (references are always checked in full)")
-    _add_common(v)
-    _add_json(v)
+    add_common(v)
+    add_json(v)
     v.set_defaults(func=cmd_verify)
 
     r = sub.add_parser(
@@ -189,8 +189,8 @@ def register(sub: Any) -> None:
     )
     r.add_argument("--batch", type=int, default=100, metavar="N", help="pages per transaction (default 100)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
-    _add_common(r)
-    _add_json(r)
+    add_common(r)
+    add_json(r)
     r.set_defaults(func=cmd_relayout)
 
     d = sub.add_parser(
@@ -214,6 +214,6 @@ def register(sub: Any) -> None:
     d.add_argument("--reason", metavar="TEXT", help="why (required; recorded)")
     d.add_argument("--who", metavar="NAME", help="who asks (recorded; default the OS user)")
     d.add_argument("--raw", action="store_true", help="also delete the raw captures' payloads that hold it")
-    _add_common(d)
-    _add_json(d)
+    add_common(d)
+    add_json(d)
     d.set_defaults(func=cmd_redact)

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from crawler.schedules import ScheduleError, ScheduleSpec
-from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _settings, _table
+from pagetrail.cli_common import UserError, add_common, add_json, cli_settings, print_json, table
 
 
 def _archive(args: argparse.Namespace, *, read_only: bool):  # type: ignore[no-untyped-def]
     from pagetrail.pipeline import open_archive
 
     # schedule changes write, but only into an archive that exists already (except `add`/`apply`)
-    return open_archive(_settings(args), must_exist=read_only)
+    return open_archive(cli_settings(args), must_exist=read_only)
 
 
 def _now():  # type: ignore[no-untyped-def]
@@ -99,9 +99,9 @@ def schedule_rows(settings) -> list[dict[str, Any]]:  # type: ignore[no-untyped-
 def cmd_list(args: argparse.Namespace) -> int:
     rows = _rows(_archive(args, read_only=True))
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
-    print(_table([[r["name"], "paused" if r["paused"] else "active", r["when"], r["next_run"] or "-",
+    print(table([[r["name"], "paused" if r["paused"] else "active", r["when"], r["next_run"] or "-",
                    r["last_run"] or "-", r["last_result"] or "-"] for r in rows],
                  ["name", "state", "when", "next_run", "last_run", "last_result"]))
     return 0
@@ -196,12 +196,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_schedule_run(args: argparse.Namespace) -> int:
     from pagetrail.service import run_schedule_now
 
-    settings = _settings(args, per_host_delay=args.delay, allow_private_addresses=True if args.allow_private_addresses else None)
+    settings = cli_settings(args, per_host_delay=args.delay, allow_private_addresses=True if args.allow_private_addresses else None)
     run_id, report = run_schedule_now(settings, args.name)
     if run_id is None:
         raise UserError(f"schedule {args.name} did not fire: unknown, paused, or fired this second already")
     if args.json:
-        _print_json({"run": run_id, **(report.to_dict() if report else {})})
+        print_json({"run": run_id, **(report.to_dict() if report else {})})
     else:
         print(f"schedule {args.name}: run {run_id}")
         if report:
@@ -212,13 +212,13 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pagetrail.service import run_service
 
-    return run_service(_settings(args, per_host_delay=args.delay), scheduler=True, workers=not args.no_workers)
+    return run_service(cli_settings(args, per_host_delay=args.delay), scheduler=True, workers=not args.no_workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from pagetrail.service import run_service
 
-    return run_service(_settings(args, per_host_delay=args.delay), scheduler=False, workers=True)
+    return run_service(cli_settings(args, per_host_delay=args.delay), scheduler=False, workers=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -227,13 +227,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and crawl workers. SIGTERM/SIGINT stop it gracefully.")
     rn.add_argument("--no-workers", action="store_true", help="only the scheduler")
     rn.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
-    _add_common(rn)
+    add_common(rn)
     rn.set_defaults(func=cmd_run)
     wk = sub.add_parser("worker", help="crawl workers only (any number, on any machine)",
                         description="Run crawl workers that take due URLs from the archive's frontier by "
                         "lease. Point several at one PostgreSQL archive to crawl from several machines.")
     wk.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
-    _add_common(wk)
+    add_common(wk)
     wk.set_defaults(func=cmd_worker)
 
     sc = sub.add_parser("schedule", help="scheduled crawls: add, list, pause, resume, remove, apply, export",
@@ -262,30 +262,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--max-recrawl", default="30d", metavar="30d",
                      help="and no later than this, however stable it is (default 30d); between the two the "
                           "interval halves when the page changed and grows by half when it did not")
-    _add_common(add)
+    add_common(add)
     add.set_defaults(func=cmd_add)
 
     ls = ssub.add_parser("list", help="schedules with next and last run", description="List schedules.")
-    _add_common(ls)
-    _add_json(ls)
+    add_common(ls)
+    add_json(ls)
     ls.set_defaults(func=cmd_list)
 
     for verb, paused in (("pause", True), ("resume", False)):
         p = ssub.add_parser(verb, help=f"{verb} a schedule", description=f"{verb.capitalize()} a schedule.")
         p.add_argument("name", metavar="NAME")
-        _add_common(p)
+        add_common(p)
         p.set_defaults(func=lambda a, _p=paused: _set_paused(a, _p))
 
     rm = ssub.add_parser("remove", help="remove a schedule", description="Remove a schedule and its fire log.")
     rm.add_argument("name", metavar="NAME")
-    _add_common(rm)
+    add_common(rm)
     rm.set_defaults(func=cmd_remove)
 
     ap = ssub.add_parser("apply", help="create or update schedules from a TOML file",
                          description="Create or update schedules from a TOML file ([schedules.NAME] tables). "
                          "Every schedule is validated before any is written.")
     ap.add_argument("file", metavar="FILE")
-    _add_common(ap)
+    add_common(ap)
     ap.set_defaults(func=cmd_apply)
 
     sr = ssub.add_parser("run", help="fire a schedule now and crawl that run",
@@ -294,11 +294,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sr.add_argument("name", metavar="NAME")
     sr.add_argument("--delay", type=float, metavar="SECONDS", help="per-host delay override")
     sr.add_argument("--allow-private-addresses", action="store_true")
-    _add_common(sr)
-    _add_json(sr)
+    add_common(sr)
+    add_json(sr)
     sr.set_defaults(func=cmd_schedule_run)
 
     ex = ssub.add_parser("export", help="print the schedules as TOML", description="Print the schedules as TOML.")
     ex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    _add_common(ex)
+    add_common(ex)
     ex.set_defaults(func=cmd_export)

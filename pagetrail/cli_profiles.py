@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _settings, _table
+from pagetrail.cli_common import UserError, add_common, add_json, cli_settings, print_json, table
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Any]:
     from parsers.profiles import ProfileError, load_profiles
 
-    settings = _settings(args, profiles_dir=getattr(args, "profiles", None))
+    settings = cli_settings(args, profiles_dir=getattr(args, "profiles", None))
     extra = [Path(settings.profiles_dir)] if settings.profiles_dir else []
     try:
         return load_profiles(extra_dirs=extra)
@@ -25,9 +25,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [{"name": p.name, "file": p.file, "hosts": p.hosts} for p in _profiles(args).values()]
     rows.sort(key=lambda r: r["name"])
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
-        print(_table([[r["name"], ", ".join(r["hosts"]) or "(by markup signature)", r["file"]] for r in rows],
+        print(table([[r["name"], ", ".join(r["hosts"]) or "(by markup signature)", r["file"]] for r in rows],
                      ["name", "hosts", "file"]))
     return 0
 
@@ -37,7 +37,7 @@ def _load_target(target: str, args: argparse.Namespace) -> tuple[bytes, str, dic
     if target.startswith(("http://", "https://")):
         from crawler.fetcher import Fetcher
 
-        settings = _settings(args, allow_private_addresses=True if args.allow_private_addresses else None,
+        settings = cli_settings(args, allow_private_addresses=True if args.allow_private_addresses else None,
                              resolve=",".join(args.resolve) if args.resolve else None)
 
         async def get():  # type: ignore[no-untyped-def]
@@ -91,11 +91,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             "required_missing": missing, "degraded": page.degraded, "records": page.to_dict(),
         })
     if args.json:
-        _print_json({"profile": profile.name, "file": profile.file, "pages": reports})
+        print_json({"profile": profile.name, "file": profile.file, "pages": reports})
         return 1 if failed else 0
     for r in reports:
         print(f"== {r['target']}  (profile {profile.name}, {profile.file})")
-        print(_table([[x["part"], x["count"], x["excerpt"], x["selector"][:60]] for x in r["selectors"]],
+        print(table([[x["part"], x["count"], x["excerpt"], x["selector"][:60]] for x in r["selectors"]],
                      ["part", "matched", "excerpt", "selector"]))
         print()
         fell = [k for k, v in r["fields"].items() if v["status"] == "fallback"]
@@ -132,11 +132,11 @@ def cmd_reparse(args: argparse.Namespace) -> int:
         return parsers.parse(content, url, headers=headers, fetched_at=fetched_at,
                              profile=forced, profiles=profiles)
 
-    archive = open_archive(_settings(args), must_exist=True)
+    archive = open_archive(cli_settings(args), must_exist=True)
     report = reparse(archive, parse, urls=args.urls or None, site=args.site, since=since, force=args.force,
                      progress=None if args.json else print_progress)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print(f"reparse: {report.considered} captures considered, {report.rederived} re-derived, "
               f"{report.skipped} unchanged, {len(report.failed)} failed; {report.pages_rebuilt} pages' "
@@ -154,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          description="List profiles: name (the file stem), file, hosts.")
     ls.add_argument("--profiles", metavar="DIR", help="a folder of your own profiles (extends the bundled ones)")
     ls.add_argument("--config", metavar="FILE", help="a TOML settings file")
-    _add_json(ls)
+    add_json(ls)
     ls.set_defaults(func=cmd_list)
 
     ck = psub.add_parser("check", help="what every selector of a profile matches on pages",
@@ -168,7 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ck.add_argument("--resolve", action="append", metavar="HOST=ADDRESS", help="for URLs: like curl --resolve")
     ck.add_argument("--allow-private-addresses", action="store_true", help="for URLs: allow loopback/private")
     ck.add_argument("--config", metavar="FILE", help="a TOML settings file")
-    _add_json(ck)
+    add_json(ck)
     ck.set_defaults(func=cmd_check)
 
     rp = sub.add_parser("reparse", help="re-derive records from stored captures with the current parsers",
@@ -181,6 +181,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--profile", metavar="NAME", help="parse with this profile (or generic) instead of choosing")
     rp.add_argument("--profiles", metavar="DIR", help="a folder of your own profiles")
     rp.add_argument("--force", action="store_true", help="store new derivations even when nothing changed")
-    _add_common(rp)
-    _add_json(rp)
+    add_common(rp)
+    add_json(rp)
     rp.set_defaults(func=cmd_reparse)

@@ -13,7 +13,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
-from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _read_session, _settings, _table
+from pagetrail.cli_common import UserError, add_common, add_json, cli_settings, print_json, read_session, table
 
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 
@@ -51,15 +51,15 @@ def cmd_pages(args: argparse.Namespace) -> int:
     from storage.exports import pages
 
     since = _moment(args.changed_since, start_of_day=True)
-    with _read_session(args) as s:
+    with read_session(args) as s:
         rows = list(pages(s, site=args.site, changed_since=since, author=args.author))
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("no pages match")
         return 0
-    print(_table(
+    print(table(
         [[r["page"], r["site"], r["revisions"], r["first_capture"], r["last_capture"], _short(r["title"], 50),
           ", ".join(r["authors"]), r["url"]] for r in rows],
         ["page", "site", "revs", "first_capture", "last_capture", "title", "authors", "url"],
@@ -73,17 +73,17 @@ def cmd_comments(args: argparse.Namespace) -> int:
     from storage.exports import comment_thread
 
     start, end = _window(args)
-    with _read_session(args) as s:
+    with read_session(args) as s:
         thread = comment_thread(s, args.url, start=start, end=end)
     if args.json:
-        _print_json(thread["comments"])
+        print_json(thread["comments"])
         return 0
     window = ""
     if start or end:
         window = f" visible between {thread['from'] or 'the start'} and {thread['to'] or 'now'}"
     print(f"{thread['url']}  (page {thread['page']}): {len(thread['comments'])} comments{window}")
     print()
-    print(_table(
+    print(table(
         [[c["number"], c["key"], c["author"], c["posted"], c["first_seen"], c["last_seen"], c["removed_at"] or "",
           c["versions"], _short(c["text"], 60)] for c in thread["comments"]],
         ["post", "key", "author", "posted", "first_seen", "last_seen", "removed_at", "versions", "text"],
@@ -114,7 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "from_utc": start.isoformat().replace("+00:00", "Z") if start else None,
         "to_utc": end.isoformat().replace("+00:00", "Z") if end else None,
     }
-    archive = open_archive(_settings(args), read_only=True)
+    archive = open_archive(cli_settings(args), read_only=True)
     try:
         manifest = export(archive, args.format, query["what"], out, site=args.site, start=start, end=end,
                           batch_size=args.batch_size, query=query)
@@ -123,7 +123,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         archive.engine.dispose()
     if args.json:
-        _print_json({"file": str(out), "manifest": str(manifest_path(out)), **manifest})
+        print_json({"file": str(out), "manifest": str(manifest_path(out)), **manifest})
         return 0
     counts = ", ".join(f"{n} {k}" for k, n in manifest["rows"].items())
     print(f"wrote {counts} to {out} ({manifest['bytes']} bytes, sha256 {manifest['sha256']})")
@@ -148,8 +148,8 @@ def register(sub: Any) -> None:
                    help="only pages with a revision valid from this moment on (a date alone: from its start)")
     p.add_argument("--author", metavar="NAME",
                    help="only pages any of whose revisions names this author (case-insensitive, whole name)")
-    _add_common(p)
-    _add_json(p)
+    add_common(p)
+    add_json(p)
     p.set_defaults(func=cmd_pages)
 
     c = sub.add_parser(
@@ -164,8 +164,8 @@ def register(sub: Any) -> None:
                    help="only comments still visible at or after this (a date alone: from its start)")
     c.add_argument("--to", metavar="DATE",
                    help="only comments seen by this moment (a date alone: to its end); texts as of then")
-    _add_common(c)
-    _add_json(c)
+    add_common(c)
+    add_json(c)
     c.set_defaults(func=cmd_comments)
 
     e = sub.add_parser(
@@ -189,6 +189,6 @@ def register(sub: Any) -> None:
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write (replaced)")
     e.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
                    help=f"rows read per query and per Parquet row group (default {DEFAULT_BATCH})")
-    _add_common(e)
-    _add_json(e)
+    add_common(e)
+    add_json(e)
     e.set_defaults(func=cmd_export)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pagetrail.cli import UserError, _add_common, _add_json, _print_json, _settings, _table
+from pagetrail.cli_common import UserError, add_common, add_json, cli_settings, print_json, table
 
 
 def cmd_import_warc(args: argparse.Namespace) -> int:
@@ -17,7 +17,7 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
     for p in paths:
         if not p.is_file():
             raise UserError(f"{p}: no such file; give WARC files (.warc or .warc.gz)")
-    settings = _settings(args)
+    settings = cli_settings(args)
     archive = open_archive(settings)  # a write: creates a new SQLite archive if need be
     try:
         report = import_warc(archive.engine, paths, parse=make_parser(settings))
@@ -28,9 +28,9 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
     nothing = report.captures_imported == 0 and report.duplicates_skipped == 0
     code = 1 if nothing and report.corrupt else 0
     if args.json:
-        _print_json(data)
+        print_json(data)
     else:
-        print(_table([[k, data[k]] for k in ("records_read", "captures_imported", "duplicates_skipped",
+        print(table([[k, data[k]] for k in ("records_read", "captures_imported", "duplicates_skipped",
                                              "corrupt_skipped", "new_revisions", "pages", "requests_matched",
                                              "revisits_resolved")],
                      ["import-warc", "count"]))
@@ -60,6 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "1 when nothing usable was found.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="WARC files (.warc, .warc.gz)")
-    _add_common(p)
-    _add_json(p)
+    add_common(p)
+    add_json(p)
     p.set_defaults(func=cmd_import_warc)

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,8 +83,10 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def run_demo(db: str = "sqlite:///demo.db", rounds: int = 4, port: int = 8642) -> int:
-    from pagetrail.cli import main as cli
+def run_demo(cli: Callable[[list[str]], int], db: str = "sqlite:///demo.db", rounds: int = 4,
+             port: int = 8642) -> int:
+    """The demo, showing pagetrail's own verbs: `cli` is the command's main (passed in, so the
+    demo does not import the CLI that runs it)."""
     from pagetrail.pipeline import crawl, open_archive
 
     url = normalize_db_url(db)
@@ -150,6 +153,3 @@ def run_demo(db: str = "sqlite:///demo.db", rounds: int = 4, port: int = 8642) -
     _say("(the sample site is gone now; its pages live on in the archive)")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(run_demo())
