@@ -215,7 +215,6 @@ class Feed:
         self.pool = ProcessPoolExecutor(workers) if workers > 0 else None
         self.workers = max(1, workers)
         self.parsed: dict[int, tuple[int, ParsedPage]] = {}  # page -> (version, its record)
-        self.first_seen: dict[int, datetime] = {}
         self.parses = 0
         self.bytes = 0
 
@@ -223,7 +222,6 @@ class Feed:
         items: list[Item] = []
         jobs: dict[tuple[int, int], tuple[bytes, str, datetime]] = {}
         for i, at, body, page in self.site.captures():
-            self.first_seen.setdefault(i, at)
             self.bytes += len(body)
             key = (i, page.version)
             known = self.parsed.get(i)
@@ -379,24 +377,36 @@ def search_words(vocab: Vocabulary, rng: random.Random, n: int) -> list[str]:
     return [kinds[k % len(kinds)]() for k in range(n)]
 
 
-def measure(t: Target, feed: Feed, site: SyntheticSite, samples: int, end: datetime) -> dict[str, object]:
+def archived_pages(t: Target) -> tuple[list[tuple[str, datetime]], datetime]:
+    """(URL, first capture) of every page in the archive, and its last capture time."""
+    from sqlalchemy import func, select
+
+    from storage.models import Capture, Page
+
+    with t.archive.sessions() as s:
+        pages = [(u, f) for u, f in s.execute(select(Page.url, Page.first_seen).order_by(Page.id)) if f]
+        end = s.scalar(select(func.max(Capture.fetched_at)))
+    return pages, end
+
+
+def measure(t: Target, vocab: Vocabulary, samples: int) -> dict[str, object]:
     from storage import queries, search
 
     rng = random.Random(42)
-    pages = sorted(feed.first_seen)
+    pages, end = archived_pages(t)
     picks = [rng.choice(pages) for _ in range(samples)]
-    moments = [feed.first_seen[i] + (end - feed.first_seen[i]) * rng.random() for i in picks]
+    moments = [first + (end - first) * rng.random() for _, first in picks]
     sessions = t.archive.sessions
 
     def as_of(k: int) -> None:
         with sessions() as s:
-            queries.as_of(s, site.pages[picks[k]].url, moments[k])
+            queries.as_of(s, picks[k][0], moments[k])
 
     def history(k: int) -> None:
         with sessions() as s:
-            queries.history(s, site.pages[picks[k]].url)
+            queries.history(s, picks[k][0])
 
-    words = search_words(site.vocab, rng, samples)
+    words = search_words(vocab, rng, samples)
     hits: list[int] = []
 
     def find(k: int) -> None:
@@ -428,9 +438,14 @@ def render_table(targets: list[Target], results: list[dict], feed: Feed, args: a
         _row("captures stored", [f"{t.stored:,}" for t in targets]),
         _row("pages / revisions / comments", [
             f"{r['totals']['pages']:,} / {r['totals']['revisions']:,} / {r['totals']['comments']:,}" for r in results]),
-        _row("store time (generation)", [f"{t.store_seconds:,.0f} s" for t in targets]),
-        _row("  per capture", [f"{t.store_seconds / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
-        _row("  per capture, Python CPU", [f"{t.store_cpu / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
+    ]
+    if not args.existing:
+        rows += [
+            _row("store time (generation)", [f"{t.store_seconds:,.0f} s" for t in targets]),
+            _row("  per capture", [f"{t.store_seconds / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
+            _row("  per capture, Python CPU", [f"{t.store_cpu / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
+        ]
+    rows += [
         _row("database size", [f"{r['bytes'] / 1e6:,.0f} MB" for r in results]),
         _row("  blobs (payload bytes stored)", [
             f"{r['storage']['bytes_stored'] / 1e6:,.0f} MB of {r['storage']['bytes_received'] / 1e6:,.0f} MB"
@@ -445,14 +460,18 @@ def render_table(targets: list[Target], results: list[dict], feed: Feed, args: a
     ws = [max(len(t.label), *(len(c[k]) for _, c in rows)) for k, t in enumerate(targets)]
     lines = [
         f"pagetrail archive scale bench — {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; {args.captures:,} captures of {args.pages:,} pages over 3 years, "
-        f"{args.change:.0%} of recaptures edited, {args.comment:.0%} add a comment; batches of {args.batch}"
-        f"{' (one transaction per capture)' if args.single else ''}; {args.samples:,} samples per query",
+        f"Python {platform.python_version()}; "
+        + ("archives built earlier (--existing)" if args.existing else
+           f"{args.captures:,} captures of {args.pages:,} pages over 3 years, {args.change:.0%} of recaptures "
+           f"edited, {args.comment:.0%} add a comment; batches of {args.batch}"
+           f"{' (one transaction per capture)' if args.single else ''}")
+        + f"; {args.samples:,} samples per query",
         f"{'':{w0}}  " + "  ".join(f"{t.label:>{w}}" for t, w in zip(targets, ws)),
     ]
     lines += [f"{a:{w0}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, ws)) for a, cells in rows]
-    lines.append(f"distinct contents parsed once each: {feed.parses:,}; payload bytes generated "
-                 f"{feed.bytes / 1e6:,.0f} MB; wall time {wall:,.0f} s")
+    if not args.existing:
+        lines.append(f"distinct contents parsed once each: {feed.parses:,}; payload bytes generated "
+                     f"{feed.bytes / 1e6:,.0f} MB; wall time {wall:,.0f} s")
     for t, r in zip(targets, results):
         a99, h99, s95 = percentile(r["as_of"], 99), percentile(r["history"], 99), percentile(r["search"], 95)
         lines.append(
@@ -479,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="processes parsing distinct contents ahead of the store (0: parse inline)")
     ap.add_argument("--keep", action="store_true", help="keep the archives (SQLite folder, PostgreSQL schema)")
     ap.add_argument("--progress", type=int, default=50_000, help="report every N captures on stderr")
+    ap.add_argument("--existing", action="store_true",
+                    help="build nothing: measure the archives --db/--dbs name as they are (e.g. kept with --keep, "
+                    "or left by an interrupted run)")
     args = ap.parse_args(argv)
     if args.pages < 1 or args.captures < args.pages:
         ap.error("--captures must be at least --pages (every page is captured at least once)")
@@ -486,6 +508,19 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pagetrail-scale-"))
     specs = [x.strip() for x in args.dbs.split(",")] if args.dbs else [args.db or "sqlite"]
     targets = [open_target(spec, tmp, args.keep) for spec in specs]
+    site = SyntheticSite(args.pages, args.captures, change=args.change, comment=args.comment)
+    feed = Feed(site, args.batch, 0 if args.existing else args.workers)
+    if args.existing:
+        results = []
+        for t in targets:
+            with t.archive.sessions() as s:
+                from storage.queries import totals
+
+                t.stored = totals(s)["captures"]
+            print(f"measuring {t.label} ({t.stored:,} captures) ...", file=sys.stderr, flush=True)
+            results.append(measure(t, site.vocab, args.samples))
+        print(render_table(targets, results, feed, args, 0.0))
+        return 0
     for t in targets:
         with t.archive.sessions() as s:
             from storage.queries import totals
@@ -495,8 +530,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"building {args.captures:,} captures of {args.pages:,} pages into "
           f"{', '.join(t.url for t in targets)}", file=sys.stderr)
 
-    site = SyntheticSite(args.pages, args.captures, change=args.change, comment=args.comment)
-    feed = Feed(site, args.batch, args.workers)
     started = time.perf_counter()
     done = 0
     last_report = 0
@@ -523,11 +556,10 @@ def main(argv: list[str] | None = None) -> int:
     for t in targets:
         print(f"  {t.label}: outcomes {t.outcomes}", file=sys.stderr)
 
-    end = T0 + SPAN
     results = []
     for t in targets:
         print(f"measuring {t.label} ...", file=sys.stderr, flush=True)
-        results.append(measure(t, feed, site, args.samples, end))
+        results.append(measure(t, site.vocab, args.samples))
     print(render_table(targets, results, feed, args, wall))
     for t in targets:
         t.archive.engine.dispose()
