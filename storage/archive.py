@@ -316,6 +316,8 @@ def add_derivation(
     has no earlier derivation to mark no longer current."""
     if not new_capture:
         s.execute(update(Derivation).where(Derivation.capture_id == cap.id).values(current=False))
+        # the capture's ads are what its current derivation saw: a re-derivation replaces them
+        s.execute(delete(AdObservation).where(AdObservation.capture_id == cap.id))
     deriv = Derivation(
         capture_id=cap.id,
         parser_version=parsed.parser_version,

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import parsers
 from pagetrail.cli import main
@@ -23,7 +23,7 @@ from pagetrail.sample_site.content import LIVER
 from storage.archive import Archive
 from storage.blobs import get_blob
 from storage.db import open_engine
-from storage.models import Capture, Derivation
+from storage.models import AdObservation, Capture, Derivation
 
 WISEGEEK = (Path(parsers.__file__).parent.parent / "config" / "sites" / "wisegeek.toml").read_text()
 
@@ -83,6 +83,11 @@ def test_broken_profile_then_fixed_and_reparsed(db_url, tmp_path, capsys, monkey
         derivs = s.scalars(select(Derivation).order_by(Derivation.id)).all()
         assert len(derivs) == 6 and sum(d.current for d in derivs) == 3  # earlier derivations kept
         assert {d.profile_hash for d in derivs if d.current} != {d.profile_hash for d in derivs if not d.current}
+        # a capture's ad observations are those of its current derivation, not one set per derivation
+        for d in derivs:
+            if d.current:
+                n = s.scalar(select(func.count()).select_from(AdObservation).where(AdObservation.capture_id == d.capture_id))
+                assert n == len(d.record["ads"]) > 0
 
     again = json.loads(run(capsys, "reparse", "--db", db_url, "--json"))
     assert (again["rederived"], again["skipped"], again["pages_rebuilt"]) == (0, 3, 0)
