@@ -21,7 +21,7 @@ from typing import Any
 
 from crawler.fetcher import Fetcher, FetchResult
 from crawler.netpolicy import PolicyRefused
-from crawler.politeness import HostSlots
+from crawler.politeness import HostHeldOff, HostSlots
 from crawler.robots import Robots
 from crawler.settings import FetchSettings
 from parsers.records import ParsedPage
@@ -120,6 +120,12 @@ class Crawl:
         self.writer = writer
         self.parse = parse
         self.concurrency = max(1, concurrency)
+        # `concurrency` bounds fetches in flight (DESIGN.md). URLs waiting for a host's delay
+        # hold no fetch slot, so a polite crawl over many hosts is not capped below what the
+        # delays allow; up to twice as many URLs are taken on (tasks, leases) to keep the
+        # fetch slots busy while others wait.
+        self.tasks = 2 * self.concurrency
+        self._fetch_gate = asyncio.Semaphore(self.concurrency)
         self.slots = HostSlots(per_host)
         self.parse_executor = parse_executor
         self.on_event = on_event
@@ -159,8 +165,10 @@ class Crawl:
         )
 
     async def fetch_one(self, fetcher: Fetcher, robots: Robots, url: str,
-                        conditional: dict[str, str] | None = None) -> tuple[CaptureIn, ParsedPage | None]:
-        """Robots, politeness, fetch and parse one URL (no storing)."""
+                        conditional: dict[str, str] | None = None,
+                        max_hold: float | None = None) -> tuple[CaptureIn, ParsedPage | None]:
+        """Robots, politeness, fetch and parse one URL (no storing). max_hold: raise
+        HostHeldOff rather than wait out a longer Retry-After of the host."""
         try:  # a host we may not contact at all is reported as such, not as a robots.txt failure
             await fetcher.policy.target(url)
         except PolicyRefused as exc:
@@ -173,12 +181,13 @@ class Crawl:
             return cap, None
         delay = max(self.settings.per_host_delay, await robots.crawl_delay(url) or 0.0)
         host = host_of(url)
-        async with self.slots.slot(host, delay):
+        async with self.slots.slot(host, delay, max_hold=max_hold):
             shared = getattr(self, "shared_politeness", False)
             if shared:
                 await self._shared_slot(host, delay)  # type: ignore[attr-defined]
             try:
-                result = await fetcher.fetch(url, conditional=conditional)
+                async with self._fetch_gate:
+                    result = await fetcher.fetch(url, conditional=conditional)
             finally:
                 if shared:
                     await asyncio.to_thread(self.store_.host_done, host, delay)  # type: ignore[attr-defined]
@@ -217,7 +226,7 @@ class Crawl:
         report.run_id = self.run_id
         self._store_queue = asyncio.Queue()
         writer = asyncio.create_task(self._writer_task())
-        gate = asyncio.Semaphore(self.concurrency)
+        gate = asyncio.Semaphore(self.tasks)
         status = "failed"
         try:
             async with Fetcher(self.settings) as fetcher:
@@ -365,19 +374,19 @@ class FrontierCrawl(Crawl):
         return out
 
     async def _process(self, fetcher: Fetcher, robots: Robots, item: Leased, report: CrawlReport) -> None:
-        wait = self.slots.held_until(item.host) - time.monotonic()
-        if self.retry.park_beyond is not None and wait > self.retry.park_beyond:
-            # The host asked us to stay away (Retry-After) longer than a one-shot crawl waits:
-            # park the URL without a request, and say so.
+        conditional = {"etag": item.etag or "", "last_modified": item.last_modified or ""}
+        try:
+            cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional,
+                                               max_hold=self.retry.park_beyond)
+        except HostHeldOff as held:
+            # The host asked us to stay away (Retry-After) longer than a one-shot crawl waits
+            # (before this URL's turn, or while it waited in line): park it without a request.
             done = FrontierDone(item.id, self.owner, "host_backoff", None, failed=True, park=True)
             await asyncio.to_thread(self.store_.finish_entry, done)
-            out = UrlOutcome(item.url, "parked", error_kind="host_backoff", parked=True,
-                             error_message=f"{item.host} asked us to wait {wait:.0f} s more (Retry-After)")
-            report.items.append(out)
+            report.items.append(UrlOutcome(item.url, "parked", error_kind="host_backoff", parked=True,
+                                           error_message=str(held)))
             self.stats["parked"] += 1
             return
-        conditional = {"etag": item.etag or "", "last_modified": item.last_modified or ""}
-        cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional)
         cap.crawl_run_id = item.run_id or self.run_id
         done = self._done(item, cap)
         stored = await self.store(cap, parsed, done=done, discovered=self._discovered(item, parsed, cap),
@@ -426,7 +435,7 @@ class FrontierCrawl(Crawl):
             async with Fetcher(self.settings) as fetcher:
                 robots = Robots(fetcher, store=self.store_)
                 while not stop.is_set():
-                    room = self.concurrency - len(in_flight)
+                    room = self.tasks - len(in_flight)
                     leased = []
                     if room > 0:
                         leased = await asyncio.to_thread(self.store_.lease, self.owner, room, job_id=job_id)

@@ -13,6 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 
+class HostHeldOff(Exception):
+    """The host asked us to stay away (Retry-After) longer than the caller will wait."""
+
+    def __init__(self, host: str, seconds: float) -> None:
+        super().__init__(f"{host} asked us to wait {seconds:.0f} s more (Retry-After)")
+        self.host, self.seconds = host, seconds
+
+
 class HostSlots:
     def __init__(self, per_host: int = 1) -> None:
         self.per_host = max(1, per_host)
@@ -31,13 +39,18 @@ class HostSlots:
         return self._hold.get(host, 0.0)
 
     @asynccontextmanager
-    async def slot(self, host: str, delay: float) -> AsyncIterator[None]:
+    async def slot(self, host: str, delay: float, *, max_hold: float | None = None) -> AsyncIterator[None]:
+        """Wait for the host's turn. max_hold: raise HostHeldOff rather than wait out a
+        Retry-After longer than this (also one that arrives while waiting in line)."""
         if host not in self._sems:
             self._sems[host] = asyncio.Semaphore(self.per_host)
             self._gates[host] = asyncio.Lock()
         async with self._sems[host]:
             async with self._gates[host]:  # starts to one host are spaced one at a time
                 while True:
+                    held = self._hold.get(host, 0.0) - time.monotonic()
+                    if max_hold is not None and held > max_hold:
+                        raise HostHeldOff(host, held)
                     wait = max(self._next_start.get(host, 0.0), self._hold.get(host, 0.0)) - time.monotonic()
                     if wait <= 0:
                         break

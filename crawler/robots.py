@@ -54,6 +54,7 @@ class Robots:
         self.settings = fetcher.settings
         self.store = store
         self._cache: dict[str, _Entry] = {}
+        self._asking: dict[str, asyncio.Lock] = {}  # one robots.txt request per origin at a time
 
     @staticmethod
     def origin(url: str) -> str:
@@ -71,9 +72,18 @@ class Robots:
     async def _entry(self, url: str) -> _Entry:
         origin = self.origin(url)
         entry = self._cache.get(origin)
-        now = time.monotonic()
-        if entry is not None and entry.expires > now:
+        if entry is not None and entry.expires > time.monotonic():
             return entry
+        # Many URLs of a new host arrive at once: the first asks, the others wait for its answer
+        # (robots.txt requests are not spaced by the per-host delay, so ask once).
+        async with self._asking.setdefault(origin, asyncio.Lock()):
+            entry = self._cache.get(origin)
+            if entry is not None and entry.expires > time.monotonic():
+                return entry
+            return await self._ask(url, origin)
+
+    async def _ask(self, url: str, origin: str) -> _Entry:
+        now = time.monotonic()
         host = host_of(url)
         if self.store is not None:
             saved = await asyncio.to_thread(self.store.robots_cached, host)

@@ -20,6 +20,7 @@ from storage.archive import Archive
 from storage.db import open_engine
 
 if TYPE_CHECKING:
+    from crawler.parsepool import ParsePool
     from parsers.profiles import Profile
 
 
@@ -43,22 +44,48 @@ def profiles_for(settings: Settings) -> dict[str, "Profile"]:
     return load_profiles(extra_dirs=extra)
 
 
+_PROFILES: dict[str, dict[str, "Profile"]] = {}  # profiles folder -> profiles, per process
+
+
+def _profiles_in(folder: str) -> dict[str, "Profile"]:
+    if folder not in _PROFILES:
+        from parsers.profiles import load_profiles
+
+        _PROFILES[folder] = load_profiles(extra_dirs=[Path(folder)])
+    return _PROFILES[folder]
+
+
+class PageParser:
+    """The crawler's parse callable: profiles loaded once per process, chosen per page.
+    Picklable (only the profiles folder travels), so pages can be parsed in other processes."""
+
+    def __init__(self, profiles_dir: str | None) -> None:
+        self.profiles_dir = profiles_dir
+        if profiles_dir:
+            _profiles_in(profiles_dir)  # a broken profile is reported now, not at the first page
+
+    def __call__(self, content: bytes, url: str, headers: list[tuple[str, str]], fetched_at: datetime) -> ParsedPage:
+        import parsers
+
+        header_map = {k.lower(): v for k, v in headers}
+        profile: "Profile | str | None" = None
+        if self.profiles_dir:  # user profiles take part in the choice
+            profile = _choose(_profiles_in(self.profiles_dir), url, content, header_map)
+        return parsers.parse(content, url, headers=header_map, fetched_at=fetched_at, profile=profile)
+
+
 def make_parser(
     settings: Settings,
 ) -> Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]:
     """The crawler's parse callable: profiles loaded once, chosen per page."""
-    import parsers
+    return PageParser(settings.profiles_dir)
 
-    profiles = profiles_for(settings)
 
-    def parse(content: bytes, url: str, headers: list[tuple[str, str]], fetched_at: datetime) -> ParsedPage:
-        header_map = {k.lower(): v for k, v in headers}
-        profile: "Profile | str | None" = None
-        if settings.profiles_dir:  # user profiles take part in the choice
-            profile = _choose(profiles, url, content, header_map)
-        return parsers.parse(content, url, headers=header_map, fetched_at=fetched_at, profile=profile)
+def parse_pool(settings: Settings) -> "ParsePool":
+    """Where a crawl parses: threads for its first pages, then `parse_processes` processes."""
+    from crawler.parsepool import ParsePool
 
-    return parse
+    return ParsePool(settings.parse_processes)
 
 
 def _choose(profiles: dict[str, "Profile"], url: str, content: bytes, headers: dict[str, str]) -> "Profile | str":
@@ -109,8 +136,12 @@ def crawl(
         shared_politeness=archive.engine.dialect.name == "postgresql",
         settings=settings.fetch_settings(),
         parse=make_parser(settings),
+        parse_executor=(pool := parse_pool(settings)),
         concurrency=settings.concurrency,
         per_host=settings.per_host,
         on_event=on_event,
     )
-    return run_async(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))
+    try:
+        return run_async(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))
+    finally:
+        pool.shutdown()

@@ -17,7 +17,7 @@ from crawler.engine import CrawlReport, FrontierCrawl, Recrawl, RetryPolicy
 from crawler.scheduler import Scheduler
 from crawler.schedules import ScheduleSpec, parse_duration
 from crawler.scope import Scope
-from pagetrail.pipeline import make_parser, open_archive, run_async, worker_id
+from pagetrail.pipeline import make_parser, open_archive, parse_pool, run_async, worker_id
 from pagetrail.settings import Settings
 from storage.archive import Archive
 from storage.db import SchemaMismatch, check_schema, is_disconnect
@@ -51,30 +51,32 @@ async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop:
     not yet stored are dropped: their leases come back) and a new one starts once the database
     answers again, backing off up to a minute; any other error is a bug and ends the service."""
     backoff = 1.0
-    parse = make_parser(settings)
-    policy = job_policy_for(archive)
-    while not stop.is_set():
-        crawl = FrontierCrawl(
-            store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=policy,
-            shared_politeness=True, settings=settings.fetch_settings(), parse=parse,
-            concurrency=settings.concurrency, per_host=settings.per_host,
-        )
-        began = time.monotonic()
-        try:
-            return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
-        except Exception as exc:
-            if not is_disconnect(exc):
-                raise
-            if time.monotonic() - began > 60:
-                backoff = 1.0  # it had been working: a new outage starts over
-            log.warning("worker: lost the database (%s); starting again in %.0f s",
-                        str(exc).strip().splitlines()[0], backoff)
-        try:
-            await asyncio.wait_for(stop.wait(), backoff)
-        except TimeoutError:
-            pass
-        backoff = min(backoff * 2, 60.0)
-    return None
+    parse, policy, pool = make_parser(settings), job_policy_for(archive), parse_pool(settings)
+    try:
+        while not stop.is_set():
+            crawl = FrontierCrawl(
+                store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=policy,
+                shared_politeness=True, settings=settings.fetch_settings(), parse=parse, parse_executor=pool,
+                concurrency=settings.concurrency, per_host=settings.per_host,
+            )
+            began = time.monotonic()
+            try:
+                return await crawl.run_job(None, one_shot=False, stop=stop, run_kind="worker")
+            except Exception as exc:
+                if not is_disconnect(exc):
+                    raise
+                if time.monotonic() - began > 60:
+                    backoff = 1.0  # it had been working: a new outage starts over
+                log.warning("worker: lost the database (%s); starting again in %.0f s",
+                            str(exc).strip().splitlines()[0], backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), backoff)
+            except TimeoutError:
+                pass
+            backoff = min(backoff * 2, 60.0)
+        return None
+    finally:
+        await asyncio.to_thread(pool.shutdown)
 
 
 async def watch_schema(archive: Archive, every: float, stop: asyncio.Event) -> str | None:
@@ -126,6 +128,7 @@ def run_service(settings: Settings, *, scheduler: bool = True, workers: bool = T
             problem = await watcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the periodic schema check says nothing
     log.info("pagetrail %s started as %s on %s", "run" if scheduler else "worker", owner,
              archive.engine.url.render_as_string(hide_password=True))
     asyncio.run(main())
@@ -147,11 +150,12 @@ def run_schedule_now(settings: Settings, name: str) -> tuple[int | None, CrawlRe
     if run_id is None:
         return None, None
     job_id = archive.job_id(f"schedule:{name}")
-    crawl = FrontierCrawl(
-        store=archive, owner=owner, job_policy=job_policy_for(archive), shared_politeness=True,
-        settings=settings.fetch_settings(), parse=make_parser(settings),
-        concurrency=settings.concurrency, per_host=settings.per_host,
-    )
-    report = run_async(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
+    with parse_pool(settings) as pool:
+        crawl = FrontierCrawl(
+            store=archive, owner=owner, job_policy=job_policy_for(archive), shared_politeness=True,
+            settings=settings.fetch_settings(), parse=make_parser(settings), parse_executor=pool,
+            concurrency=settings.concurrency, per_host=settings.per_host,
+        )
+        report = run_async(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
     archive.finish_idle_runs()
     return run_id, report

@@ -55,6 +55,11 @@ class Settings:
     lease_seconds: float = field(
         default=60.0, metadata={"help": "a worker's hold on a URL; a dead worker's URLs return after this"}
     )
+    parse_processes: int = field(
+        default=-1,
+        metadata={"help": "processes that parse pages in a long crawl (-1: one per core but one; "
+                  "0: parse in threads of the crawling process)"},
+    )
     profiles_dir: str | None = field(
         default=None, metadata={"help": "a folder of extra site profiles (*.toml)"}
     )

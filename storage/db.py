@@ -7,6 +7,7 @@ Every open refuses a schema older or newer than this code knows, saying what to 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -95,7 +96,8 @@ def _alembic_config(connection) -> Config:  # type: ignore[no-untyped-def]
     return cfg
 
 
-def _script() -> ScriptDirectory:
+@functools.lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:  # read once per process: services check the schema periodically
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(cfg)
