@@ -505,9 +505,11 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
 
 
 def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
-    rows = tree.xpath("//table[contains(@class,'post') or contains(@class,'forum') or contains(@class,'thread') or "
-                      "contains(@class,'discuss')]//tr[td[contains(@class,'author') or contains(@class,'col1') or "
-                      "contains(@class,'user')]]")
+    # rows first, then their tables: `//table[...]//tr` visits a row once per enclosing table,
+    # which on nested tables (broken or 10 MB pages) is quadratic
+    rows = tree.xpath("//tr[td[contains(@class,'author') or contains(@class,'col1') or contains(@class,'user')]]"
+                      "[ancestor::table[contains(@class,'post') or contains(@class,'forum') or "
+                      "contains(@class,'thread') or contains(@class,'discuss')]]")
     out = []
     for tr in rows:
         cells = [td for td in tr if td.tag == "td"]
