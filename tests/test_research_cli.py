@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from pagetrail.cli import main
 from pagetrail.demo import NEW_POST, DemoSite
 from pagetrail.demo_server import SiteServer
 from pagetrail.sample_site.content import DDT, LIVER, MAGNESIUM
@@ -36,16 +35,7 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys, *argv):
-    code, out, err = cli(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
+from tests.test_spine import cli, cli_json  # noqa: E402  (the spine's CLI helpers)
 
 
 @dataclass
