@@ -189,21 +189,30 @@ class Fetcher:
             capture.payload = bytes(buf)
 
     def _decode(self, capture: CaptureIn) -> bytes | None:
-        if capture.payload is None:
+        return decode_capture(capture, self.settings.max_decompressed_bytes)
+
+
+def decode_capture(capture: CaptureIn, limit: int | None = None) -> bytes | None:
+    """The capture's body with its content-encoding undone, or None. A body that does not
+    decode, or decodes past `limit`, is recorded on the capture (error kind "decompression";
+    cut bodies flagged truncated); a body cut off in transit may simply not decode."""
+    if capture.payload is None:
+        return None
+    try:
+        if limit is None:
+            content, cut = decode_payload(capture.payload, capture.headers)
+        else:
+            content, cut = decode_payload(capture.payload, capture.headers, limit)
+    except DecodingError as exc:
+        if capture.truncated:  # a cut-off compressed body may not decode at all
             return None
-        try:
-            content, cut = decode_payload(capture.payload, capture.headers, self.settings.max_decompressed_bytes)
-        except DecodingError as exc:
-            if capture.truncated:  # a cut-off compressed body may not decode at all
-                return None
-            capture.error_kind = capture.error_kind or "decompression"
-            capture.error_message = capture.error_message or str(exc)
-            return None
-        if cut:
-            capture.truncated = True
-            capture.error_kind = capture.error_kind or "decompression"
-            capture.error_message = capture.error_message or (
-                f"the body decompresses past max_decompressed_bytes "
-                f"({self.settings.max_decompressed_bytes}): cut there"
-            )
-        return content
+        capture.error_kind = capture.error_kind or "decompression"
+        capture.error_message = capture.error_message or str(exc)
+        return None
+    if cut:
+        capture.truncated = True
+        capture.error_kind = capture.error_kind or "decompression"
+        capture.error_message = capture.error_message or (
+            f"the body decompresses past max_decompressed_bytes ({limit}): cut there" if limit is not None
+            else "the body decompresses past the limit: cut there")
+    return content

@@ -40,7 +40,6 @@ from warcio.utils import BUFF_SIZE, Digester
 from warcio.warcwriter import WARCWriter
 
 from pagetrail import __version__
-from parsers.content_encoding import DecodingError, decode_payload
 from parsers.records import ParsedPage
 from parsers.urls import InvalidURL, normalize_url
 from storage import warcdata
@@ -745,18 +744,11 @@ def _import_entry(archive: Archive, index: _Index, handles: list[IO[bytes]], e: 
 def _parse_capture(capture: CaptureIn, parse: ParseFn) -> ParsedPage | None:
     """Decode and parse as the crawler does a fresh fetch (same gate, same decoding errors)."""
     from crawler.engine import is_parseable
+    from crawler.fetcher import decode_capture
 
     if capture.payload is None or not is_parseable(capture):
         return None
-    try:
-        content, cut = decode_payload(capture.payload, capture.headers)
-    except DecodingError as exc:
-        if not capture.truncated:  # a cut-off compressed body may not decode at all
-            capture.error_kind = capture.error_kind or "decompression"
-            capture.error_message = capture.error_message or str(exc)
+    content = decode_capture(capture)
+    if content is None:
         return None
-    if cut:
-        capture.truncated = True
-        capture.error_kind = capture.error_kind or "decompression"
-        capture.error_message = capture.error_message or "the body decompresses past the limit: cut there"
     return parse(content, capture.final_url or capture.requested_url, capture.headers, capture.fetched_at)

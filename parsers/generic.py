@@ -358,10 +358,16 @@ def _comment_candidates(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEleme
 def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) -> str:
     """A comment's own words: its text container if it names one, else the item without its
     author/date/reply chrome; nested replies left out either way."""
-    containers = [el for el in item.iter() if el is not item and isinstance(el.tag, str)
-                  and _TEXT_CLASS.search(_attrs(el)) and not any(a in others for a in el.iterancestors()
-                                                                 if a is not item and item in set(a.iterancestors()))
-                  and el not in others]
+    # the item's own elements: its subtree without the nested comments (document order)
+    own: list[lxml.html.HtmlElement] = []
+    stack = [c for c in reversed(item) if isinstance(c.tag, str)]
+    while stack:
+        el = stack.pop()
+        if el in others:
+            continue
+        own.append(el)
+        stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
+    containers = [el for el in own if _TEXT_CLASS.search(_attrs(el))]
     containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
     if containers:
         size = {c: len(fold_ws(c.text_content())) for c in containers}
