@@ -645,6 +645,34 @@ def _context_factor(el: lxml.html.HtmlElement) -> float:
     return 1.0
 
 
+_COPYRIGHT = re.compile(r"©|&copy;|\bcopyright\b|all rights? reserved|\ball right reserved", re.I)
+_INLINE = frozenset({"a", "b", "strong", "i", "em", "u", "span", "font", "small", "sup", "sub", "mark", "abbr",
+                     "cite", "q", "code", "time", "br", "img", "s", "ins", "del"})
+
+
+def _block_score(text: str) -> float:
+    """A paragraph's weight: longer and more sentence-like text counts more (commas, or full
+    stops for scripts that seldom use commas); footer lines that state a copyright hardly count."""
+    punct = text.count(",") + text.count("\uff0c") + text.count("\u3001")
+    if punct < 2:
+        punct = max(punct, text.count(". ") + text.count("\u3002") + text.count("다.") // 2)
+    score = 1 + min(punct, 10) + min(len(text) / 100, 5)
+    if _COPYRIGHT.search(text) and len(text) < 400:
+        score *= 0.1
+    return score
+
+
+def _direct_text(el: lxml.html.HtmlElement) -> str:
+    """The text an element holds directly: its text and its children's tails, with inline
+    children's text (links, emphasis) included."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in _INLINE:
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return fold_ws(" ".join(parts))
+
+
 def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
     """Container scores: each paragraph-like block gives its parent its score, its grandparent
     half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
@@ -661,13 +689,21 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
                 and not any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child))
             if not leaf:
                 stack.append((child, f))
+                # Text written straight into a container, lines split by <br> or empty divs,
+                # is a paragraph of that container's own.
+                own = _direct_text(child)
+                if len(own) >= 25:
+                    score = _block_score(own) * f
+                    scores[child] = scores.get(child, 0.0) + score
+                    if el is not None:
+                        scores[el] = scores.get(el, 0.0) + score / 2
                 continue
             if child.tag in ("li", "td") and any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child):
                 stack.append((child, f))
             text = fold_ws(child.text_content())
             if len(text) < 25:
                 continue
-            score = 1 + text.count(",") + min(len(text) // 100, 3)
+            score = _block_score(text)
             score *= (1 - min(_link_density(child, len(text)), 1.0)) * f
             scores[el] = scores.get(el, 0.0) + score
             grand = el.getparent()
@@ -679,32 +715,52 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
     return scores
 
 
-def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
-    """The article: the best-scoring container and the siblings that continue it, with the
-    boilerplate inside them (share bars, related posts, author boxes) removed."""
-    _drop_invisible(root)
+def _marked_body(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element the page itself marks as the article body (schema.org microdata
+    itemprop="articleBody"), when it holds real text."""
+    marked = [el for el in root.iter() if isinstance(el.tag, str) and el.get("itemprop") == "articleBody"]
+    if len(marked) != 1:
+        return None
+    return marked[0] if len(fold_ws(marked[0].text_content())) >= 200 else None
+
+
+def _best_containers(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The best-scoring container and the siblings that continue it (split by ad slots, say):
+    a good score of their own, or the same kind of container as the best one."""
     scores = _score_blocks(root)
     if not scores:
+        return []
+    best = max(scores, key=lambda e: scores[e])
+    top = scores[best]
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    return [
+        sib for sib in parent
+        if sib is best or (isinstance(sib.tag, str) and _context_factor(sib) == 1.0 and (
+            scores.get(sib, 0.0) >= 0.2 * top
+            or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
+        ))
+    ]
+
+
+def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
+    """The article: the container the page marks as its body, else the best-scoring container
+    and the siblings that continue it, with the boilerplate inside them (share bars, related
+    posts, author boxes) removed."""
+    _drop_invisible(root)
+    marked = _marked_body(root)
+    containers = [marked] if marked is not None else _best_containers(root)
+    if not containers:
         _strip_boilerplate(root)
         paragraphs = block_texts(root)
         return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html="")
-    best = max(scores, key=lambda e: scores[e])
-    top = scores[best]
-    # Siblings that continue the article (split by ad slots, say) join it: a good score of
-    # their own, or the same kind of container as the best one.
-    parent = best.getparent()
-    containers = [best]
-    if parent is not None:
-        containers = [
-            sib for sib in parent
-            if sib is best or (isinstance(sib.tag, str) and _context_factor(sib) == 1.0 and (
-                scores.get(sib, 0.0) >= 0.2 * top
-                or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
-            ))
-        ]
     nodes: list[lxml.html.HtmlElement] = []
     for container in containers:
         _strip_boilerplate(container)
+        if len(_direct_text(container)) >= 25:
+            nodes.append(container)  # text straight in the container: keep it whole
+            continue
         for el in container:
             if not isinstance(el.tag, str):
                 continue

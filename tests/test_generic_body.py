@@ -61,3 +61,39 @@ def test_comment_section_is_never_the_body_even_when_longer_than_the_article() -
     for p in ARTICLE:
         assert p in text
     assert "Reader 3 writes" not in text
+
+
+def test_container_marked_itemprop_articlebody_is_the_body() -> None:
+    # A long, comma-rich "about us" block would outscore the short article on text alone; the
+    # page's own schema.org marking says which element is the article.
+    about = "".join(f"<p>Our team, founded in {1990 + i}, writes, edits, checks, and publishes, "
+                    f"every day, for readers, doctors, nurses, and carers, in {i + 3} countries.</p>"
+                    for i in range(8))
+    html = ("<html><body><div class='about'>" + about + "</div>"
+            "<div itemprop='articleBody'>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</div></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == ARTICLE
+
+
+def test_text_written_straight_into_a_container_is_the_body() -> None:
+    # No <p>: the article's sentences sit directly in a div, lines split by <br> or empty divs.
+    html = ("<html><body><nav><a href='/'>Home</a></nav><div class='left'><h1>Title</h1>"
+            "<div class='inner'>" + "<div class='fake-br'></div>".join(ARTICLE) + "</div></div>"
+            "<footer><p>Contact, address, phone, fax, email, and, of course, a map.</p></footer></body></html>")
+    text = _body(html)
+    for p in ARTICLE:
+        assert p in text
+    assert "Contact" not in text
+
+
+def test_copyright_footer_does_not_outscore_an_article_without_commas() -> None:
+    # Korean prose uses few commas; a comma-dense address and copyright line must not win.
+    korean = ["엘제이의 일방적인 사진 공개로 시작된 논란은 며칠 만에 여론 공방으로 번졌다. 양측의 주장은 엇갈린다.",
+              "비슷한 사안들에 대한 전례로 작용할 수도 있기 때문이다. 좀 더 차분하게 들여다봐야 할 필요가 있다.",
+              "정덕현 칼럼니스트는 이번 사안을 두고 방송가의 관행을 다시 돌아봐야 한다고 말했다. 결론은 아직 없다."]
+    html = ("<html><body><div class='article'>" + "".join(f"<p>{p}</p>" for p in korean) + "</div>"
+            "<div class='bottom'><p>Jaragua do Sul - SC - CNPJ: 83.102.459/0001-23 - Rua Walter, 1111 - Barra, "
+            "Rio, 89259-565, Caixa Postal 421, Fone: (047) 2106-8000, Copyright (C) Example, Inc., "
+            "All rights reserved.</p></div></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == korean
