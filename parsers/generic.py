@@ -613,7 +613,10 @@ def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
 
 
 _LEAF_BLOCKS = frozenset({"p", "pre", "td", "li", "blockquote", "dd"})
-_CONTAINER_CHILDREN = frozenset({"p", "div", "table", "ul", "ol", "section", "article", "blockquote", "pre"})
+# Children that make an element a container rather than a paragraph (a <div> holding only
+# <main> is a wrapper, not one block of text).
+_CONTAINER_CHILDREN = frozenset({"p", "div", "table", "ul", "ol", "section", "article", "blockquote", "pre",
+                                 "main", "header", "footer", "aside", "nav", "form", "figure", "dl"})
 
 
 def _drop_invisible(root: lxml.html.HtmlElement) -> None:

@@ -97,3 +97,16 @@ def test_copyright_footer_does_not_outscore_an_article_without_commas() -> None:
             "All rights reserved.</p></div></body></html>")
     text = _body(html)
     assert text.split("\n\n") == korean
+
+
+def test_a_wrapper_holding_only_main_is_a_container_not_a_paragraph() -> None:
+    # <div><main>…</main></div>: were the div taken for one paragraph, its whole text (article
+    # plus teasers) would count for its parent, and a long teaser list elsewhere would win.
+    teasers = "".join(f"<li><article><div class='info'><p>Teaser {i}: the first lines of another story "
+                      f"about the team's season so far.</p>"
+                      f"<a href='/s{i}'>Read More</a></div></article></li>" for i in range(8))
+    html = ("<html><body><div class='site'><div class='content-area'><main><article><div class='body-copy'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE * 2) +
+            "</div></article></main></div><div class='more'><ul>" + teasers + "</ul></div></div></body></html>")
+    text = _body(html)
+    assert ARTICLE[2] in text and "Teaser" not in text
