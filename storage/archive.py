@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 import socket
+import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.hashing import HASH_VERSION, content_hash, fold
@@ -43,6 +45,7 @@ from storage.models import (
     Page,
     Redaction,
     Revision,
+    SearchDoc,
     Site,
     UrlAlias,
 )
@@ -117,6 +120,7 @@ class Archive:
         with self.sessions.begin() as s:
             txcache.begin(s)
             result = store_capture_in(s, capture, parsed)
+            txcache.flush(s)
             if done is not None:
                 frontier.finish(s, done, capture.fetched_at, result.outcome)
             if discovered and job_id is not None:
@@ -136,9 +140,10 @@ class Archive:
         items = list(items)
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
-            txcache.begin(s)
+            txcache.begin(s, expected_rows=len(items))
             prefetch.warm(s, [capture for capture, _ in items])  # a few queries for all the pages
             results = [store_capture_in(s, capture, parsed) for capture, parsed in items]
+            txcache.flush(s)  # the batch's rows: one executemany per table
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")
         return results
@@ -309,47 +314,100 @@ def thread_from_dict(d: dict[str, Any] | None) -> ThreadInfo:
     return ThreadInfo(**d) if d else ThreadInfo()
 
 
+@dataclass(frozen=True)
+class CaptureRef:
+    """What versioning needs of a capture (an ORM Capture has the same attributes)."""
+
+    id: int
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class DerivationRef:
+    """What versioning needs of a derivation (an ORM Derivation has the same attributes)."""
+
+    id: int
+    content_hash: str | None
+
+
+# ParsedPage -> (its record dict, its content hash by volatile list): a bulk load (an import,
+# the scale bench) hands the same record object for every recapture whose content did not
+# change, so its JSON and hash are made once. Keyed by identity, dropped when the record is
+# (records are not changed after parsing: redaction makes a new one).
+_RECORDS: dict[int, tuple[weakref.ref[ParsedPage], dict[str, Any], dict[tuple[str, ...], str]]] = {}
+
+
+def _record_parts(parsed: ParsedPage) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    key = id(parsed)
+    hit = _RECORDS.get(key)
+    if hit is not None and hit[0]() is parsed:
+        return hit[1], hit[2]
+    record = parsed.to_dict()
+    hashes: dict[tuple[str, ...], str] = {}
+    _RECORDS[key] = (weakref.ref(parsed, lambda _ref, key=key: _RECORDS.pop(key, None)), record, hashes)
+    return record, hashes
+
+
+def _content_hash(parsed: ParsedPage, hashes: dict[tuple[str, ...], str]) -> str:
+    volatile = tuple(parsed.volatile)
+    h = hashes.get(volatile)
+    if h is None:
+        h = hashes[volatile] = content_hash(parsed, parsed.volatile)
+    return h
+
+
 def add_derivation(
-    s: Session, cap: Capture, parsed: ParsedPage, versioned: bool, *, new_capture: bool = False
-) -> Derivation:
+    s: Session, cap: Capture | CaptureRef | int, parsed: ParsedPage, versioned: bool, *, new_capture: bool = False
+) -> DerivationRef:
     """The capture's newest derivation. new_capture: the capture was stored just now, so it
     has no earlier derivation to mark no longer current."""
-    if not new_capture:
-        s.execute(update(Derivation).where(Derivation.capture_id == cap.id).values(current=False))
-        # the capture's ads are what its current derivation saw: a re-derivation replaces them
-        s.execute(delete(AdObservation).where(AdObservation.capture_id == cap.id))
-    deriv = Derivation(
-        capture_id=cap.id,
-        parser_version=parsed.parser_version,
-        profile=parsed.profile,
-        profile_hash=parsed.profile_hash,
-        schema_version=parsed.schema_version,
-        hash_version=HASH_VERSION,
-        content_hash=content_hash(parsed, parsed.volatile) if versioned else None,
-        degraded=parsed.degraded,
-        failed_profile=parsed.failed_profile,
-        versioned=versioned,
-        current=True,
-        thread=thread_dict(parsed.thread),
-        record=parsed.to_dict(),
-        created_at=utcnow(),
-    )
-    s.add(deriv)
-    s.flush()
-    if parsed.ads:  # one executemany: nothing reads these rows back in the unit of work
-        s.connection().execute(insert(AdObservation), [
-            {"capture_id": cap.id, "kind": ad.kind, "slot": ad.slot, "text": ad.text, "url": ad.url}
-            for ad in parsed.ads
-        ])
+    capture_id = cap if isinstance(cap, int) else cap.id
+    with txcache.scope(s) as cache:
+        if not new_capture:
+            cache.flush(s)
+            s.execute(update(Derivation).where(Derivation.capture_id == capture_id).values(current=False))
+            # the capture's ads are what its current derivation saw: a re-derivation replaces them
+            s.execute(delete(AdObservation).where(AdObservation.capture_id == capture_id))
+        record, hashes = _record_parts(parsed)
+        deriv = DerivationRef(cache.next_id(s, Derivation), _content_hash(parsed, hashes) if versioned else None)
+        cache.add(Derivation, {
+            "id": deriv.id,
+            "capture_id": capture_id,
+            "parser_version": parsed.parser_version,
+            "profile": parsed.profile,
+            "profile_hash": parsed.profile_hash,
+            "schema_version": parsed.schema_version,
+            "hash_version": HASH_VERSION,
+            "content_hash": deriv.content_hash,
+            "degraded": parsed.degraded,
+            "failed_profile": parsed.failed_profile,
+            "versioned": versioned,
+            "current": True,
+            "thread": thread_dict(parsed.thread),
+            "record": record,
+            "created_at": utcnow(),
+        })
+        for ad in parsed.ads:  # nothing reads these rows back in the unit of work
+            cache.add(AdObservation, {"capture_id": capture_id, "kind": ad.kind, "slot": ad.slot,
+                                      "text": ad.text, "url": ad.url})
     return deriv
 
 
 def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) -> StoredCapture:
-    """The unit of work's body, inside the caller's transaction."""
+    """The unit of work's body, inside the caller's transaction (rows are written by the
+    transaction cache's flush: storage.txcache)."""
+    with txcache.scope(s) as cache:
+        return _store_capture_in(s, cache, capture, parsed)
+
+
+def _store_capture_in(
+    s: Session, cache: txcache.StoreCache, capture: CaptureIn, parsed: ParsedPage | None
+) -> StoredCapture:
     now = capture.fetched_at
     url = normalize_url(capture.requested_url)
     page = page_for_url(s, url, now)
     if parsed is not None and _any_redactions(s):  # standing redactions: a recrawl never brings
+        cache.flush(s)
         parsed = redaction.apply_rules(s, page.id, parsed)  # a redacted comment back
 
     digest = None
@@ -361,6 +419,7 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     not_modified = capture.status == 304
     if not_modified:
         # A 304 confirms the bytes of the page's latest stored 2xx capture.
+        cache.flush(s)
         digest = s.scalar(
             select(Capture.blob_digest)
             .where(
@@ -372,27 +431,33 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
             .order_by(Capture.fetched_at.desc(), Capture.id.desc())
             .limit(1)
         )
-    cap = Capture(
-        page_id=page.id,
-        crawl_run_id=capture.crawl_run_id,
-        requested_url=capture.requested_url,
-        final_url=capture.final_url,
-        redirects=[[u, st] for u, st in capture.redirects],
-        fetched_at=now,
-        status=capture.status,
-        headers=[[k, v] for k, v in capture.headers],
-        http_version=capture.http_version,
-        error_kind=capture.error_kind,
-        error_message=capture.error_message,
-        truncated=capture.truncated,
-        not_modified=not_modified,
-        blob_digest=digest,
-        payload_size=len(capture.payload) if capture.payload is not None else None,
-        elapsed_ms=capture.elapsed_ms,
-        outcome="error",
-    )
-    s.add(cap)
-    s.flush()
+    if now is None:
+        raise ValueError("a capture needs its fetched_at time (UTC)")
+    cap = CaptureRef(cache.next_id(s, Capture), now)
+    cap_row: dict[str, Any] = {
+        "id": cap.id,
+        "page_id": page.id,
+        "crawl_run_id": capture.crawl_run_id,
+        "requested_url": capture.requested_url,
+        "final_url": capture.final_url,
+        "redirects": [[u, st] for u, st in capture.redirects],
+        "fetched_at": now,
+        "status": capture.status,
+        "headers": [[k, v] for k, v in capture.headers],
+        "http_version": capture.http_version,
+        "error_kind": capture.error_kind,
+        "error_message": capture.error_message,
+        "truncated": capture.truncated,
+        "not_modified": not_modified,
+        "blob_digest": digest,
+        "payload_size": len(capture.payload) if capture.payload is not None else None,
+        "elapsed_ms": capture.elapsed_ms,
+        "outcome": "error",
+        "redacted": False,
+        "redacted_digest": None,
+    }
+    cache.add(Capture, cap_row)
+    epoch = cache.epoch
     faults.checkpoint("store:after_capture")
     if digest is not None:
         _note_payload(s, page.id, now, cap.id, digest)
@@ -411,6 +476,7 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
             if _later_versioned(s, page.id, cap.id, now):
                 # An older capture arriving late (e.g. a WARC import): replay the history.
                 rebuild_page_history(s, page.id)
+                cache.flush(s)
                 rev = s.scalar(
                     select(Revision.ordinal)
                     .where(Revision.page_id == page.id, Revision.first_seen <= now)
@@ -436,7 +502,10 @@ def store_capture_in(s: Session, capture: CaptureIn, parsed: ParsedPage | None) 
     if capture.status is not None and capture.error_kind is None:
         page.first_seen = min(page.first_seen, now) if page.first_seen else now
         page.last_seen = max(page.last_seen, now) if page.last_seen else now
-    cap.outcome = result.outcome
+    if cache.epoch == epoch:
+        cap_row["outcome"] = result.outcome  # still queued
+    else:  # written already (a replayed history flushed it)
+        s.execute(update(Capture).where(Capture.id == cap.id).values(outcome=result.outcome))
     faults.checkpoint("store:after_versioning")
     return result
 
@@ -465,6 +534,7 @@ def _later_versioned(s: Session, page_id: int, capture_id: int, at: datetime) ->
     """Does the page have a versioned capture after `at` (this one arrived late)?"""
     cache = txcache.of(s)
     if cache is None or page_id not in cache.latest_versioned:
+        txcache.flush(s)
         latest = s.scalar(
             select(func.max(Capture.fetched_at))
             .join(Derivation, Derivation.capture_id == Capture.id)
@@ -482,77 +552,106 @@ def _later_versioned(s: Session, page_id: int, capture_id: int, at: datetime) ->
     return latest is not None and latest > at
 
 
-def _current_revision(s: Session, page_id: int) -> Revision | None:
+def _current_revision(s: Session, cache: txcache.StoreCache, page_id: int) -> txcache.RevisionRow | None:
     """The page's highest-ordinal revision."""
-    cache = txcache.of(s)
-    if cache is not None and page_id in cache.current_revision:
+    if page_id in cache.current_revision:
         return cache.current_revision[page_id]
-    cur = s.scalar(
-        select(Revision).where(Revision.page_id == page_id).order_by(Revision.ordinal.desc()).limit(1)
-    )
-    if cache is not None:
-        cache.current_revision[page_id] = cur
+    cache.flush(s)
+    row = s.execute(
+        select(Revision.__table__).where(Revision.page_id == page_id).order_by(Revision.ordinal.desc()).limit(1)
+    ).first()
+    cur = txcache.RevisionRow(**row._mapping) if row is not None else None
+    cache.current_revision[page_id] = cur
     return cur
 
 
-def _extend_current(s: Session, page: Page, cap: Capture) -> StoredCapture:
-    cur = _current_revision(s, page.id)
-    if cur is not None and cap.fetched_at >= cur.last_seen:
-        cur.last_seen = cap.fetched_at
-        cur.last_capture_id = cap.id
+def _revision_hashes(s: Session, cache: txcache.StoreCache, page_id: int) -> dict[str, int]:
+    """{content hash: highest ordinal with it} of the page's revisions (a revert's same_as)."""
+    hashes = cache.revision_hashes.get(page_id)
+    if hashes is None:
+        cache.flush(s)
+        hashes = cache.revision_hashes[page_id] = {
+            h: o for h, o in s.execute(
+                select(Revision.content_hash, func.max(Revision.ordinal))
+                .where(Revision.page_id == page_id)
+                .group_by(Revision.content_hash)
+            )
+        }
+    return hashes
+
+
+def _extend_current(s: Session, page: Page, cap: Capture | CaptureRef) -> StoredCapture:
+    with txcache.scope(s) as cache:
+        cur = _current_revision(s, cache, page.id)
+        if cur is not None and cap.fetched_at >= cur.last_seen:
+            cur.last_seen = cap.fetched_at
+            cur.last_capture_id = cap.id
+            cache.touch(cur)
     return StoredCapture(cap.id, page.id, "not_modified", cur.ordinal if cur else None)
 
 
 def advance_history(
-    s: Session, page: Page, cap: Capture, deriv: Derivation, parsed: ParsedPage
+    s: Session, page: Page, cap: Capture | CaptureRef, deriv: Derivation | DerivationRef, parsed: ParsedPage
 ) -> StoredCapture:
     """Apply one versioned capture, in time order, to the page's revisions and comments."""
-    page.profile = parsed.profile
+    with txcache.scope(s) as cache:
+        return _advance_history(s, cache, page, cap, deriv, parsed)
+
+
+def _advance_history(
+    s: Session, cache: txcache.StoreCache, page: Page, cap: Capture | CaptureRef,
+    deriv: Derivation | DerivationRef, parsed: ParsedPage,
+) -> StoredCapture:
+    if page.profile != parsed.profile:
+        page.profile = parsed.profile
     h = deriv.content_hash
     assert h is not None
-    cur = _current_revision(s, page.id)
+    at = cap.fetched_at
+    cur = _current_revision(s, cache, page.id)
     if cur is not None and cur.content_hash == h:
-        cur.last_seen = max(cur.last_seen, cap.fetched_at)
+        cur.last_seen = max(cur.last_seen, at)
         cur.last_capture_id = cap.id
+        cache.touch(cur)
         outcome, ordinal = "unchanged", cur.ordinal
     else:
-        same_as = s.scalar(
-            select(Revision.ordinal)
-            .where(Revision.page_id == page.id, Revision.content_hash == h)
-            .order_by(Revision.ordinal.desc())
-            .limit(1)
-        )
+        hashes = _revision_hashes(s, cache, page.id)
+        same_as = hashes.get(h)
         ordinal = cur.ordinal + 1 if cur is not None else 1
         if cur is not None:
-            cur.valid_to = cap.fetched_at
-        rev = Revision(
-                page_id=page.id,
-                ordinal=ordinal,
-                content_hash=h,
-                first_capture_id=cap.id,
-                last_capture_id=cap.id,
-                derivation_id=deriv.id,
-                first_seen=cap.fetched_at,
-                valid_to=None,
-                last_seen=cap.fetched_at,
-                same_as=same_as,
-                title=parsed.metadata.title,
-                modified=_short(parsed.metadata.modified),
-            )
-        s.add(rev)
-        s.flush()
-        cache = txcache.of(s)
-        if cache is not None:
-            cache.current_revision[page.id] = rev
-        search.index_revision(s, page.id, rev.id, parsed.metadata.title, parsed.body.text)
+            cur.valid_to = at
+            cache.touch(cur)
+        rev = txcache.RevisionRow(
+            id=cache.next_id(s, Revision),
+            page_id=page.id,
+            ordinal=ordinal,
+            content_hash=h,
+            first_capture_id=cap.id,
+            last_capture_id=cap.id,
+            derivation_id=deriv.id,
+            first_seen=at,
+            valid_to=None,
+            last_seen=at,
+            same_as=same_as,
+            title=parsed.metadata.title,
+            modified=_short(parsed.metadata.modified),
+        )
+        cache.add_row(rev)
+        cache.current_revision[page.id] = rev
+        hashes[h] = ordinal
+        # the row storage.search.index_revision writes, queued with the rest
+        cache.add(SearchDoc, {"page_id": page.id, "kind": "revision", "revision_id": rev.id,
+                              "comment_version_id": None, "title": parsed.metadata.title,
+                              "text": parsed.body.text})
         outcome = "new_revision"
-    added, removed = _observe_comments(s, page.id, cap, parsed)
+    added, removed = _observe_comments(s, cache, page.id, cap, parsed)
     return StoredCapture(cap.id, page.id, outcome, ordinal, added, removed)
 
 
-def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage) -> tuple[int, int]:
+def _observe_comments(
+    s: Session, cache: txcache.StoreCache, page_id: int, cap: Capture | CaptureRef, parsed: ParsedPage
+) -> tuple[int, int]:
     at = cap.fetched_at
-    rows, latest_text = _page_comments(s, page_id)
+    rows, latest_text = _page_comments(s, cache, page_id)
     existing = list(rows.items())  # comments added below are in `seen`, never removed here
     added = removed = 0
     seen: set[str] = set()
@@ -562,7 +661,8 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
         seen.add(c.key)
         row = rows.get(c.key)
         if row is None:
-            row = Comment(
+            row = txcache.CommentRow(
+                id=cache.next_id(s, Comment),
                 page_id=page_id,
                 key=c.key,
                 site_comment_id=c.id,
@@ -575,20 +675,20 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
                 last_seen=at,
                 removed_at=None,
             )
-            s.add(row)
-            s.flush()
+            cache.add_row(row)
             rows[c.key] = row
-            _add_comment_version(s, page_id, row, c.text, at, cap.id)
+            _add_comment_version(s, cache, page_id, row, c.text, at, cap.id)
             latest_text[row.id] = c.text
             added += 1
             continue
-        row.last_seen = max(row.last_seen, at)
-        row.removed_at = None  # shown again: not removed (a moderator may restore a post)
-        row.number = c.number if c.number is not None else row.number
-        row.author = c.author or row.author
-        row.reply_to_key = c.reply_to_key or row.reply_to_key
+        # shown again: not removed (a moderator may restore a post)
+        values = (max(row.last_seen, at), None, c.number if c.number is not None else row.number,
+                  c.author or row.author, c.reply_to_key or row.reply_to_key)
+        if values != (row.last_seen, row.removed_at, row.number, row.author, row.reply_to_key):
+            row.last_seen, row.removed_at, row.number, row.author, row.reply_to_key = values
+            cache.touch(row)
         if fold(latest_text.get(row.id)) != fold(c.text):
-            _add_comment_version(s, page_id, row, c.text, at, cap.id)
+            _add_comment_version(s, cache, page_id, row, c.text, at, cap.id)
             latest_text[row.id] = c.text
     thread = parsed.thread
     for key, row in existing:
@@ -596,17 +696,23 @@ def _observe_comments(s: Session, page_id: int, cap: Capture, parsed: ParsedPage
             continue
         if thread.shows(row.number):
             row.removed_at = at
+            cache.touch(row)
             removed += 1
     return added, removed
 
 
-def _page_comments(s: Session, page_id: int) -> tuple[dict[str, Comment], dict[int, str]]:
-    """The page's comments by key and each one's newest text. Within a transaction with a
-    cache, the same (mutable) dicts every time: the caller keeps them in step."""
-    cache = txcache.of(s)
-    if cache is not None and page_id in cache.comments:
+def _page_comments(
+    s: Session, cache: txcache.StoreCache, page_id: int
+) -> tuple[dict[str, txcache.CommentRow], dict[int, str]]:
+    """The page's comments by key and each one's newest text. Within a transaction, the same
+    (mutable) dicts every time: the caller keeps them in step."""
+    if page_id in cache.comments:
         return cache.comments[page_id]
-    rows = {c.key: c for c in s.scalars(select(Comment).where(Comment.page_id == page_id))}
+    cache.flush(s)
+    rows = {
+        r.key: txcache.CommentRow(**r._mapping)
+        for r in s.execute(select(Comment.__table__).where(Comment.page_id == page_id))
+    }
     latest_text: dict[int, str] = {}
     if rows:
         for cid, text in s.execute(
@@ -616,19 +722,21 @@ def _page_comments(s: Session, page_id: int) -> tuple[dict[str, Comment], dict[i
             .order_by(CommentVersion.first_seen, CommentVersion.id)
         ):
             latest_text[cid] = text  # the last one wins: the newest version
-    if cache is not None:
-        cache.comments[page_id] = (rows, latest_text)
+    cache.comments[page_id] = (rows, latest_text)
     return rows, latest_text
 
 
 def _add_comment_version(
-    s: Session, page_id: int, comment: Comment, text: str, at: datetime, capture_id: int
+    s: Session, cache: txcache.StoreCache, page_id: int, comment: txcache.CommentRow, text: str,
+    at: datetime, capture_id: int,
 ) -> None:
-    version = CommentVersion(comment_id=comment.id, text=text, first_seen=at, capture_id=capture_id)
-    s.add(version)
-    s.flush()
+    version_id = cache.next_id(s, CommentVersion)
+    cache.add(CommentVersion, {"id": version_id, "comment_id": comment.id, "text": text, "first_seen": at,
+                               "capture_id": capture_id})
     if text != redaction.REDACTED:  # a redacted comment leaves nothing to find
-        search.index_comment_version(s, page_id, version.id, comment.author, text)
+        # the row storage.search.index_comment_version writes, queued with the rest
+        cache.add(SearchDoc, {"page_id": page_id, "kind": "comment", "revision_id": None,
+                              "comment_version_id": version_id, "title": comment.author, "text": text})
 
 
 def rebuild_page_history(s: Session, page_id: int) -> None:
@@ -637,45 +745,44 @@ def rebuild_page_history(s: Session, page_id: int) -> None:
     Used when captures arrive out of order and by `reparse`. Raw captures and derivations are
     untouched; revisions and comment histories are derived data.
     """
-    cache = txcache.of(s)
-    if cache is not None:
+    with txcache.scope(s) as cache:
+        cache.flush(s)  # the rows below are read back, and those deleted must be written first
         cache.forget_history(page_id)
-    search.unindex_page(s, page_id)
-    comment_ids = select(Comment.id).where(Comment.page_id == page_id)
-    s.execute(delete(CommentVersion).where(CommentVersion.comment_id.in_(comment_ids)))
-    s.execute(delete(Comment).where(Comment.page_id == page_id))
-    s.execute(delete(Revision).where(Revision.page_id == page_id))
-    s.flush()
-    page = s.get(Page, page_id)
-    assert page is not None
-    rows = s.execute(
-        select(Capture, Derivation)
-        .outerjoin(
-            Derivation, (Derivation.capture_id == Capture.id) & Derivation.current.is_(True)
-        )
-        .where(Capture.page_id == page_id)
-        .order_by(Capture.fetched_at, Capture.id)
-    ).all()
-    page.gone_at = None
-    for cap, deriv in rows:
-        if cap.not_modified:
-            _extend_current(s, page, cap)
-            continue
-        if cap.status in (404, 410):
-            page.gone_at = page.gone_at or cap.fetched_at
-            continue
-        if deriv is None or not deriv.versioned:
-            continue
-        page.gone_at = None
-        parsed = ParsedPage.from_dict(
-            deriv.record,
-            thread=thread_from_dict(deriv.thread),
-            degraded=deriv.degraded,
-            profile_hash=deriv.profile_hash,
-        )
-        outcome = advance_history(s, page, cap, deriv, parsed)
-        cap.outcome = outcome.outcome
+        search.unindex_page(s, page_id)
+        comment_ids = select(Comment.id).where(Comment.page_id == page_id)
+        s.execute(delete(CommentVersion).where(CommentVersion.comment_id.in_(comment_ids)))
+        s.execute(delete(Comment).where(Comment.page_id == page_id))
+        s.execute(delete(Revision).where(Revision.page_id == page_id))
         s.flush()
+        page = s.get(Page, page_id)
+        assert page is not None
+        rows = s.execute(
+            select(Capture, Derivation)
+            .outerjoin(
+                Derivation, (Derivation.capture_id == Capture.id) & Derivation.current.is_(True)
+            )
+            .where(Capture.page_id == page_id)
+            .order_by(Capture.fetched_at, Capture.id)
+        ).all()
+        page.gone_at = None
+        for cap, deriv in rows:
+            if cap.not_modified:
+                _extend_current(s, page, cap)
+                continue
+            if cap.status in (404, 410):
+                page.gone_at = page.gone_at or cap.fetched_at
+                continue
+            if deriv is None or not deriv.versioned:
+                continue
+            page.gone_at = None
+            parsed = ParsedPage.from_dict(
+                deriv.record,
+                thread=thread_from_dict(deriv.thread),
+                degraded=deriv.degraded,
+                profile_hash=deriv.profile_hash,
+            )
+            outcome = _advance_history(s, cache, page, cap, deriv, parsed)
+            cap.outcome = outcome.outcome
 
 
 def page_ids_for(s: Session, urls: Iterable[str]) -> list[int]:

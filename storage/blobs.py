@@ -339,22 +339,29 @@ def put_blob(
     ):
         return digest
     enc = encode(session, payload, base_digest=base_digest, sibling_digest=sibling_digest)
-    inserted = _insert_ignore(
-        session,
-        {
-            "digest": digest,
-            "size": len(payload),
-            "stored_size": len(enc.data),
-            "codec": enc.codec,
-            "data": enc.data,
-            "created_at": datetime.now(timezone.utc),
-            "base_digest": enc.base_digest,
-            "depth": enc.depth,
-            "seq": enc.seq,
-            "is_keyframe": enc.is_keyframe,
-            "layout": LAYOUT_DELTA,
-        },
-    )
+    row = {
+        "digest": digest,
+        "size": len(payload),
+        "stored_size": len(enc.data),
+        "codec": enc.codec,
+        "data": enc.data,
+        "created_at": datetime.now(timezone.utc),
+        "base_digest": enc.base_digest,
+        "depth": enc.depth,
+        "seq": enc.seq,
+        "is_keyframe": enc.is_keyframe,
+        "layout": LAYOUT_DELTA,
+    }
+    if cache is not None:
+        # Queued with the transaction's other rows (txcache.flush: ON CONFLICT DO NOTHING in
+        # one executemany). Should another worker store these bytes first, on another base,
+        # this transaction's idea of the chain is a little off: bases are only hints, the
+        # bytes restored are the same.
+        cache.add(Blob, row)
+        cache.pending_blobs.add(digest)
+        inserted = True
+    else:
+        inserted = _insert_ignore(session, row)
     # The next capture of this page will want these bytes as its base: keep them warm.
     _CACHE.put(digest, payload)
     if cache is not None:
@@ -424,6 +431,9 @@ def get_blob(session: Session, digest: str, *, verify: bool = True) -> bytes:
             _CACHE.forget(digest)
             raise BlobMissing(f"no blob {digest}")
         return cached
+    cache = txcache.of(session)
+    if cache is not None and digest in cache.pending_blobs:
+        cache.flush(session)  # queued by this transaction and no longer in memory: write it first
     return _restore(digest, _chain(session, digest), verify)
 
 

@@ -83,10 +83,18 @@ def _warm_pages(s: Session, cache: txcache.StoreCache, ids: list[int]) -> None:
     ):
         cache.latest_versioned[pid] = at
     newest = _latest(Revision, (Revision.ordinal.desc(),), Revision.page_id.in_(ids))
-    for rev in s.scalars(select(Revision).where(Revision.id.in_(newest))):
-        cache.current_revision[rev.page_id] = rev
-    for c in s.scalars(select(Comment).where(Comment.page_id.in_(ids))):
-        cache.comments[c.page_id][0][c.key] = c
+    for row in s.execute(select(Revision.__table__).where(Revision.id.in_(newest))):
+        cache.current_revision[row.page_id] = txcache.RevisionRow(**row._mapping)
+    for pid in ids:
+        cache.revision_hashes.setdefault(pid, {})
+    for pid, h, ordinal in s.execute(
+        select(Revision.page_id, Revision.content_hash, func.max(Revision.ordinal))
+        .where(Revision.page_id.in_(ids))
+        .group_by(Revision.page_id, Revision.content_hash)
+    ):
+        cache.revision_hashes[pid][h] = ordinal
+    for row in s.execute(select(Comment.__table__).where(Comment.page_id.in_(ids))):
+        cache.comments[row.page_id][0][row.key] = txcache.CommentRow(**row._mapping)
     for pid, cid, text in s.execute(
         select(Comment.page_id, CommentVersion.comment_id, CommentVersion.text)
         .join(Comment, Comment.id == CommentVersion.comment_id)
