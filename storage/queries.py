@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from parsers.urls import InvalidURL, normalize_url
@@ -38,12 +38,127 @@ def iso(dt: datetime | None) -> str | None:
     return s.replace("+00:00", "Z")
 
 
-def resolve_page(s: Session, url: str) -> Page:
-    """A URL to its page: through page keys first, then aliases (final URLs, canonicals)."""
+@dataclass(frozen=True)
+class PageRef:
+    """What the read path needs of a page: no ORM object is loaded to answer a query."""
+
+    id: int
+    url: str
+    gone_at: datetime | None
+
+
+# ---- prebuilt statements ---------------------------------------------------------------------
+# The read path runs the same few statements for every request. Building a select() costs more
+# CPU than running it on an indexed table (as-of was ~2 ms of Python per call, mostly statement
+# construction and ORM loading), so each is built once here, on the tables (pure Core: no ORM
+# entity loading), with bind parameters, and runs from SQLAlchemy's compiled cache. Every
+# statement below is an index lookup; storage/migrations/versions/0009_read_indexes.py says
+# which index serves which.
+_page, _alias, _rev, _deriv = Page.__table__, UrlAlias.__table__, Revision.__table__, Derivation.__table__
+_cap, _com, _cv, _ad = Capture.__table__, Comment.__table__, CommentVersion.__table__, AdObservation.__table__
+
+_PAGE_BY_KEY = select(_page.c.id, _page.c.url, _page.c.gone_at).where(_page.c.url == bindparam("key"))
+_PAGE_BY_ALIAS = (
+    select(_page.c.id, _page.c.url, _page.c.gone_at)
+    .join(_alias, _alias.c.page_id == _page.c.id)
+    .where(_alias.c.url == bindparam("key"))
+    .order_by(_alias.c.first_seen.desc())
+    .limit(1)
+)
+# The revision valid at T (the last one whose first capture is at or before T) with its record:
+# a backward walk of ix_revision_page_first_seen_ordinal that stops at the first row.
+_REVISION_AT = (
+    select(_rev.c.ordinal, _rev.c.first_seen, _rev.c.valid_to, _deriv.c.record)
+    .join(_deriv, _deriv.c.id == _rev.c.derivation_id)
+    .where(_rev.c.page_id == bindparam("page"), _rev.c.first_seen <= bindparam("at"))
+    .order_by(_rev.c.first_seen.desc(), _rev.c.ordinal.desc())
+    .limit(1)
+)
+_FIRST_REVISION = select(func.min(_rev.c.first_seen)).where(_rev.c.page_id == bindparam("page"))
+# The text a comment showed at T: its last version first seen at or before T.
+_TEXT_AT = (
+    select(_cv.c.text)
+    .where(_cv.c.comment_id == _com.c.id, _cv.c.first_seen <= bindparam("at"))
+    .order_by(_cv.c.first_seen.desc(), _cv.c.id.desc())
+    .limit(1)
+    .correlate(_com)
+    .scalar_subquery()
+)
+_COMMENTS_AT = select(
+    _com.c.site_comment_id, _com.c.key, _com.c.number, _com.c.author, _com.c.posted,
+    _com.c.reply_to, _com.c.reply_to_key, _com.c.first_seen, _TEXT_AT,
+).where(
+    _com.c.page_id == bindparam("page"),
+    _com.c.first_seen <= bindparam("at"),
+    or_(_com.c.removed_at.is_(None), _com.c.removed_at > bindparam("at")),
+)
+
+
+def _latest_parsed(versioned_only: bool) -> Select[Any]:
+    """The latest capture at or before T with a current derivation (only a versioned one if
+    asked): its id, whether it was versioned, and the comments its record lists (page order)."""
+    conds = [_cap.c.page_id == bindparam("page"), _cap.c.fetched_at <= bindparam("at"), _deriv.c.current.is_(True)]
+    if versioned_only:
+        conds.append(_deriv.c.versioned.is_(True))
+    return (
+        select(_cap.c.id, _deriv.c.versioned, _deriv.c.record["comments"])
+        .join(_deriv, _deriv.c.capture_id == _cap.c.id)
+        .where(*conds)
+        .order_by(_cap.c.fetched_at.desc(), _cap.c.id.desc())
+        .limit(1)
+    )
+
+
+_LATEST_PARSED = _latest_parsed(False)
+_LATEST_VERSIONED = _latest_parsed(True)
+_ADS_OF = (
+    select(_ad.c.kind, _ad.c.slot, _ad.c.text, _ad.c.url)
+    .where(_ad.c.capture_id == bindparam("capture"))
+    .order_by(_ad.c.id)
+)
+_CAPTURE_COUNT = select(func.count()).select_from(_cap).where(_cap.c.page_id == bindparam("page"))
+_REVISIONS = (
+    select(_rev.c.ordinal, _rev.c.first_seen, _rev.c.last_seen, _rev.c.valid_to, _rev.c.content_hash,
+           _rev.c.title, _rev.c.modified, _rev.c.same_as)
+    .where(_rev.c.page_id == bindparam("page"))
+    .order_by(_rev.c.ordinal)
+)
+_COMMENTS = (
+    select(_com.c.site_comment_id, _com.c.key, _com.c.number, _com.c.author, _com.c.first_seen,
+           _com.c.last_seen, _com.c.removed_at)
+    .where(_com.c.page_id == bindparam("page"))
+    .order_by(_com.c.first_seen, _com.c.id)
+)
+
+
+def _key(url: str) -> str:
     try:
-        key = normalize_url(url)
+        return normalize_url(url)
     except InvalidURL as exc:
         raise NotFound(f"{exc}; give the page's full http(s) URL") from None
+
+
+def _not_archived(key: str) -> NotFound:
+    return NotFound(f"{key} is not in the archive; `pagetrail crawl {key}` archives it")
+
+
+def resolve_ref(s: Session, url: str) -> PageRef:
+    """A URL to its page (id, key URL, gone_at): through page keys first, then aliases (final
+    URLs, canonicals), the newest alias winning. The same rule as resolve_page, without
+    loading the ORM object."""
+    key = _key(url)
+    conn = s.connection()
+    row = conn.execute(_PAGE_BY_KEY, {"key": key}).first()
+    if row is None:
+        row = conn.execute(_PAGE_BY_ALIAS, {"key": key}).first()
+    if row is None:
+        raise _not_archived(key)
+    return PageRef(row[0], row[1], row[2])
+
+
+def resolve_page(s: Session, url: str) -> Page:
+    """A URL to its page: through page keys first, then aliases (final URLs, canonicals)."""
+    key = _key(url)
     page = s.scalar(select(Page).where(Page.url == key))
     if page is None:
         page = s.scalar(
@@ -54,9 +169,7 @@ def resolve_page(s: Session, url: str) -> Page:
             .limit(1)
         )
     if page is None:
-        raise NotFound(
-            f"{key} is not in the archive; `pagetrail crawl {key}` archives it"
-        )
+        raise _not_archived(key)
     return page
 
 
@@ -74,32 +187,42 @@ def _revision_json(r: Revision) -> dict[str, Any]:
 
 
 def history(s: Session, url: str) -> dict[str, Any]:
-    page = resolve_page(s, url)
-    captures = s.scalar(select(func.count()).select_from(Capture).where(Capture.page_id == page.id))
-    revisions = s.scalars(
-        select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal)
-    ).all()
-    comments = s.scalars(
-        select(Comment).where(Comment.page_id == page.id).order_by(Comment.first_seen, Comment.id)
-    ).all()
+    page = resolve_ref(s, url)
+    conn = s.connection()
+    params = {"page": page.id}
+    captures = conn.execute(_CAPTURE_COUNT, params).scalar()
+    revisions = [
+        {
+            "revision": ordinal,
+            "first_seen": iso(first),
+            "last_seen": iso(last),
+            "valid_to": iso(valid_to),
+            "content_hash": content_hash,
+            "title": title,
+            "modified": modified,
+            "same_as": same_as,
+        }
+        for ordinal, first, last, valid_to, content_hash, title, modified, same_as in conn.execute(_REVISIONS, params)
+    ]
+    comments = [
+        {
+            "id": site_id,
+            "key": key,
+            "number": number,
+            "author": author,
+            "first_seen": iso(first),
+            "last_seen": iso(last),
+            "removed_at": iso(removed),
+        }
+        for site_id, key, number, author, first, last, removed in conn.execute(_COMMENTS, params)
+    ]
     return {
         "url": page.url,
         "page": page.id,
         "captures": int(captures or 0),
         "gone_at": iso(page.gone_at),
-        "revisions": [_revision_json(r) for r in revisions],
-        "comments": [
-            {
-                "id": c.site_comment_id,
-                "key": c.key,
-                "number": c.number,
-                "author": c.author,
-                "first_seen": iso(c.first_seen),
-                "last_seen": iso(c.last_seen),
-                "removed_at": iso(c.removed_at),
-            }
-            for c in comments
-        ],
+        "revisions": revisions,
+        "comments": comments,
     }
 
 
@@ -121,76 +244,54 @@ def revision_by_ordinal(s: Session, page_id: int, ordinal: int) -> Revision:
     return rev
 
 
-def comments_at(s: Session, page_id: int, at: datetime) -> list[dict[str, Any]]:
-    """Comments visible at `at`, each with its text as shown then, in page order."""
-    rows = s.scalars(
-        select(Comment).where(
-            Comment.page_id == page_id,
-            Comment.first_seen <= at,
-            (Comment.removed_at.is_(None)) | (Comment.removed_at > at),
-        )
-    ).all()
+def _comments_at(
+    s: Session, page_id: int, at: datetime, latest: Row[Any] | None | bool = False
+) -> list[dict[str, Any]]:
+    """Comments visible at `at`, each with its text as shown then, in page order. `latest` is
+    the _LATEST_PARSED row when the caller has it already (None: no parsed capture)."""
+    conn = s.connection()
+    params = {"page": page_id, "at": at}
+    rows = conn.execute(_COMMENTS_AT, params).all()
     if not rows:
         return []
-    texts: dict[int, str] = {}
-    for cid, text in s.execute(
-        select(CommentVersion.comment_id, CommentVersion.text)
-        .where(
-            CommentVersion.comment_id.in_([c.id for c in rows]),
-            CommentVersion.first_seen <= at,
-        )
-        .order_by(CommentVersion.first_seen, CommentVersion.id)
-    ):
-        texts[cid] = text
     # Page order: as the latest versioned capture at or before `at` listed them; comments it
     # did not show (outside its range) follow, newest number first.
-    record = s.scalar(
-        select(Derivation.record)
-        .join(Capture, Capture.id == Derivation.capture_id)
-        .where(
-            Capture.page_id == page_id,
-            Capture.fetched_at <= at,
-            Derivation.current.is_(True),
-            Derivation.versioned.is_(True),
-        )
-        .order_by(Capture.fetched_at.desc(), Capture.id.desc())
-        .limit(1)
-    )
-    order = {c["key"]: i for i, c in enumerate((record or {}).get("comments", []))}
-    rows = sorted(
-        rows,
-        key=lambda c: (order.get(c.key, len(order)), -(c.number or 0), c.first_seen),
-    )
+    if latest is False or (latest is not None and not latest[1]):
+        latest = conn.execute(_LATEST_VERSIONED, params).first()
+    listed = (latest[2] if latest is not None else None) or []
+    order = {c["key"]: i for i, c in enumerate(listed)}
+    rows.sort(key=lambda c: (order.get(c[1], len(order)), -(c[2] or 0), c[7]))
     return [
         {
-            "id": c.site_comment_id,
-            "key": c.key,
-            "number": c.number,
-            "author": c.author,
-            "posted": c.posted,
-            "text": texts.get(c.id, ""),
-            "reply_to": c.reply_to,
-            "reply_to_key": c.reply_to_key,
+            "id": site_id,
+            "key": key,
+            "number": number,
+            "author": author,
+            "posted": posted,
+            "text": text or "",
+            "reply_to": reply_to,
+            "reply_to_key": reply_to_key,
         }
-        for c in rows
+        for site_id, key, number, author, posted, reply_to, reply_to_key, _first, text in rows
     ]
+
+
+def comments_at(s: Session, page_id: int, at: datetime) -> list[dict[str, Any]]:
+    """Comments visible at `at`, each with its text as shown then, in page order."""
+    return _comments_at(s, page_id, at)
+
+
+def _ads_of(s: Session, capture_id: int | None) -> list[dict[str, Any]]:
+    if capture_id is None:
+        return []
+    rows = s.connection().execute(_ADS_OF, {"capture": capture_id})
+    return [{"kind": kind, "slot": slot, "text": text, "url": url} for kind, slot, text, url in rows]
 
 
 def ads_at(s: Session, page_id: int, at: datetime) -> list[dict[str, Any]]:
     """Ads of the latest parsed capture at or before `at`."""
-    cap_id = s.scalar(
-        select(Capture.id)
-        .join(Derivation, Derivation.capture_id == Capture.id)
-        .where(Capture.page_id == page_id, Capture.fetched_at <= at, Derivation.current.is_(True))
-        .order_by(Capture.fetched_at.desc(), Capture.id.desc())
-        .limit(1)
-    )
-    if cap_id is None:
-        return []
-    ads = s.scalars(
-        select(AdObservation).where(AdObservation.capture_id == cap_id).order_by(AdObservation.id)
-    )
-    return [{"kind": a.kind, "slot": a.slot, "text": a.text, "url": a.url} for a in ads]
+    latest = s.connection().execute(_LATEST_PARSED, {"page": page_id, "at": at}).first()
+    return _ads_of(s, latest[0] if latest is not None else None)
 
 
 def revision_record(s: Session, rev: Revision) -> dict[str, Any]:
@@ -200,26 +301,34 @@ def revision_record(s: Session, rev: Revision) -> dict[str, Any]:
 
 def as_of(s: Session, url: str, at: datetime) -> dict[str, Any]:
     """The one "as of T" resolver: the revision valid at T, comments visible at T, the ads of
-    the latest capture at or before T. Before the first capture there is nothing."""
-    page = resolve_page(s, url)
-    rev = revision_at(s, page.id, at)
+    the latest capture at or before T. Before the first capture there is nothing.
+
+    Four or five index lookups: the page, its revision at T with the record, the latest parsed
+    capture at or before T (whose ads are shown and whose record orders the comments), its
+    ads, the comments visible at T with their text then (when the page has any)."""
+    page = resolve_ref(s, url)
+    conn = s.connection()
+    params = {"page": page.id, "at": at}
+    rev = conn.execute(_REVISION_AT, params).first()
     if rev is None:
-        first = s.scalar(select(func.min(Revision.first_seen)).where(Revision.page_id == page.id))
+        first = conn.execute(_FIRST_REVISION, params).scalar()
         hint = f"its first revision is from {iso(first)}" if first else "it has no revision yet"
         raise NotFound(f"nothing archived for {page.url} as of {iso(at)}: {hint}")
-    record = revision_record(s, rev)
+    ordinal, valid_from, valid_to, record = rev
+    record = record or {}
+    latest = conn.execute(_LATEST_PARSED, params).first()
     return {
         "url": page.url,
         "at": iso(at),
         "revision": {
-            "revision": rev.ordinal,
-            "valid_from": iso(rev.first_seen),
-            "valid_to": iso(rev.valid_to),
+            "revision": ordinal,
+            "valid_from": iso(valid_from),
+            "valid_to": iso(valid_to),
             "metadata": record.get("metadata", {}),
             "body": record.get("body", {}),
         },
-        "comments": comments_at(s, page.id, at),
-        "ads": ads_at(s, page.id, at),
+        "comments": _comments_at(s, page.id, at, latest),
+        "ads": _ads_of(s, latest[0] if latest is not None else None),
         "gone": bool(page.gone_at is not None and page.gone_at <= at),
     }
 
