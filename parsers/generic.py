@@ -718,6 +718,64 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
     return scores
 
 
+# class/id words that, inside the article container, mark what is around the article rather
+# than of it: captions and photo credits, galleries, bylines and datelines, print/share tools
+_INNER_BOILER = re.compile(
+    r"(^|[\s_-])(gallery|slideshow|carousel|lightbox|byline|bylines|dateline|"
+    r"timestamp|published|updated|author|authors|meta|tools|print|share|sharing|social|related|more|"
+    r"read-?more|newsletter|promo|advert|ad|ads|sponsor|tags|subscribe|signup)([\s_-]|$)", re.I)
+
+
+_CAPTION = re.compile(r"(^|[\s_-])(caption|captions|credit|credits|wp-caption-text)([\s_-]|$)", re.I)
+
+
+def _prune_inside(container: lxml.html.HtmlElement) -> None:
+    """Inside the chosen container, drop what readers skip: figures and their captions,
+    elements named like bylines, credits or share tools, and blocks that are mostly links
+    (teaser lists, "read more" rows) -- each only when it holds a small share of the text.
+
+    A short container is left alone (its byline may be most of what it says), and so are
+    captions when they carry most of the text (a photo story)."""
+    mass = _text_mass(container)
+    total = max(mass.get(container, 0), 1)
+    if total < 500:
+        return
+    captions = 0  # text in figures and captions, each counted once (outermost only)
+    stack = [container]
+    while stack:
+        for child in stack.pop():
+            if isinstance(child.tag, str):
+                if child.tag in ("figure", "figcaption") or _CAPTION.search(_attrs(child)):
+                    captions += mass.get(child, 0)
+                else:
+                    stack.append(child)
+    keep_captions = captions > 0.4 * total
+    doomed: list[lxml.html.HtmlElement] = []
+    stack = [container]
+    while stack:
+        el = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            size = mass.get(child, 0)
+            minor = size / total < 0.3
+            small = minor and size < 400  # bylines, share rows: short; captions may run long
+            attrs = _attrs(child)
+            if minor and not keep_captions and (child.tag in ("figure", "figcaption") or _CAPTION.search(attrs)):
+                doomed.append(child)
+                continue
+            if small and attrs.strip() and _INNER_BOILER.search(attrs) and not _CAPTION.search(attrs):
+                doomed.append(child)
+                continue
+            if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \
+                    and _link_density(child, len(fold_ws(child.text_content()))) > 0.5:
+                doomed.append(child)
+                continue
+            stack.append(child)
+    for el in doomed:
+        el.drop_tree()
+
+
 def _marked_body(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """The element the page itself marks as the article body (schema.org microdata
     itemprop="articleBody"), when it holds real text."""
@@ -761,6 +819,7 @@ def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
     nodes: list[lxml.html.HtmlElement] = []
     for container in containers:
         _strip_boilerplate(container)
+        _prune_inside(container)
         if len(_direct_text(container)) >= 25:
             nodes.append(container)  # text straight in the container: keep it whole
             continue

@@ -110,3 +110,43 @@ def test_a_wrapper_holding_only_main_is_a_container_not_a_paragraph() -> None:
             "</div></article></main></div><div class='more'><ul>" + teasers + "</ul></div></div></body></html>")
     text = _body(html)
     assert ARTICLE[2] in text and "Teaser" not in text
+
+
+def _in_container(inner: str) -> str:
+    return ("<html><body><nav><a href='/'>Home</a></nav><div class='entry-content'>" + inner +
+            "</div><footer><p>About us</p></footer></body></html>")
+
+
+def test_figures_bylines_and_link_rows_inside_the_article_are_not_body() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in ARTICLE * 2)
+    html = _in_container(
+        "<p class='byline'>By Jane Doe, Health Reporter</p>"
+        "<figure><img src='/a.jpg'><figcaption>A calcified liver on ultrasound, seen from the side "
+        "(Photo: Example Hospital)</figcaption></figure>"
+        + paragraphs +
+        "<div class='wp-caption'><img src='/b.jpg'><p class='wp-caption-text'>The clinic in 2019.</p></div>"
+        "<ul><li><a href='/x'>More on liver health and what to ask your doctor</a></li>"
+        "<li><a href='/y'>Ten questions about ultrasound scans answered</a></li></ul>")
+    page = parsers.parse(html, "https://health.example/liver", profile="generic")
+    assert page.body.paragraphs == ARTICLE * 2
+    assert "figcaption" not in page.body.html and "Jane Doe" not in page.body.html
+
+
+def test_captions_that_carry_a_photo_story_stay() -> None:
+    captions = [f"Photo {i}: the President meets nurses, doctors and patients at the clinic in the "
+                f"morning, before the visit to the new wing that opened in {2000 + i}." for i in range(6)]
+    html = _in_container("<p>A day at the clinic, in pictures.</p>" + "".join(
+        f"<div class='wp-caption'><img src='/{i}.jpg'><p class='wp-caption-text'>{c}</p></div>"
+        for i, c in enumerate(captions)))
+    text = _body(html)
+    for c in captions:
+        assert c in text
+
+
+def test_a_short_article_keeps_its_byline() -> None:
+    # On a page that says little, the byline and date are a real part of what it says.
+    html = _in_container("<h1>Conversation with my readers</h1>"
+                         "<p class='headline_meta'>by <span class='author'>Paulo Coelho</span> on "
+                         "<abbr class='published'>June 29, 2012</abbr>, a video, live, with readers, "
+                         "questions, and answers.</p>")
+    assert "Paulo Coelho" in _body(html)
