@@ -33,7 +33,7 @@ from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, frontier, redaction, search
 from storage.blobs import delta_hints, put_blob
 from storage import prefetch, txcache
-from storage.sqlutil import insert_ignore
+from storage.sqlutil import insert_for, insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
     AdObservation,
@@ -265,14 +265,20 @@ def page_for_url(s: Session, url: str, now: datetime) -> Page:
     if cache is not None and url in cache.pages:
         return cache.pages[url]  # locked already: the lock is held until this transaction ends
     page = s.scalar(select(Page).where(Page.url == url).with_for_update())
+    created = False
     if page is None:
         site_id = _site_for(s, host_of(url), now)
-        insert_ignore(s, Page, {"url": url, "site_id": site_id, "created_at": now}, ["url"])
+        created = s.connection().execute(
+            insert_for(s, Page).values(url=url, site_id=site_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["url"])
+        ).rowcount == 1
         page = s.scalar(select(Page).where(Page.url == url).with_for_update())
     assert page is not None
     if cache is not None:
         cache.pages[url] = page
         cache.aliases.add((page.id, url))
+        if created:  # nothing to look up about a page this transaction just created
+            cache.new_page(page.id)
     return page
 
 
@@ -280,7 +286,7 @@ def _add_alias(s: Session, page_id: int, url: str | None, kind: str, now: dateti
     if not url:
         return
     try:
-        url = normalize_url(url)
+        url = prefetch.normalized_url(url)
     except InvalidURL:
         return
     cache = txcache.of(s)
@@ -404,7 +410,7 @@ def _store_capture_in(
     s: Session, cache: txcache.StoreCache, capture: CaptureIn, parsed: ParsedPage | None
 ) -> StoredCapture:
     now = capture.fetched_at
-    url = normalize_url(capture.requested_url)
+    url = prefetch.normalized_url(capture.requested_url)
     page = page_for_url(s, url, now)
     if parsed is not None and _any_redactions(s):  # standing redactions: a recrawl never brings
         cache.flush(s)
@@ -412,8 +418,11 @@ def _store_capture_in(
 
     digest = None
     if capture.payload is not None:
-        base, sibling = delta_hints(s, page.id)  # stored relative to the page's previous payload
+        # stored relative to the page's previous payload (or, its first, another page's)
+        base, sibling = delta_hints(s, page.id, page.site_id)
         digest = put_blob(s, capture.payload, base_digest=base, sibling_digest=sibling)
+        if capture.status is not None and 200 <= capture.status < 300:
+            cache.site_payload[page.site_id] = digest  # the next new page of the site's sibling
         faults.checkpoint("store:after_blob")
 
     not_modified = capture.status == 304

@@ -545,12 +545,17 @@ def restore_uncached(session: Session, digest: str) -> bytes:
     return payload
 
 
-def delta_hints(session: Session, page_id: int) -> tuple[str | None, str | None]:
+def delta_hints(session: Session, page_id: int, site_id: int | None = None) -> tuple[str | None, str | None]:
     """(base_digest, sibling_digest) for put_blob of a new payload of this page: the page's
-    latest stored payload, else (its first payload) one of another page of the same site."""
+    latest stored payload, else (its first payload) one of another page of the same site:
+    within a storing transaction that stored one already, its latest (a batch of new pages
+    then asks the database nothing); else the newest of the site's latest pages."""
     base = page_latest_blob(session, page_id)
     if base is not None or not POLICY.cross_page:
         return base, None
+    cache = txcache.of(session)
+    if cache is not None and site_id is not None and site_id in cache.site_payload:
+        return None, cache.site_payload[site_id]
     return None, site_sibling_blob(session, page_id)
 
 

@@ -14,16 +14,24 @@ loaders cannot deadlock each other).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from parsers.urls import InvalidURL, normalize_url
+from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import blobs, txcache
 from storage.interface import CaptureIn
-from storage.models import Blob, Capture, Comment, CommentVersion, Derivation, Page, Revision
+from storage.models import Blob, Capture, Comment, CommentVersion, Derivation, Page, Revision, Site
+from storage.sqlutil import insert_for, insert_ignore
+
+# normalize_url is pure and a bulk load asks it about the same URLs again and again (each
+# capture's page key, its canonical link): a third of the store's time before this cache.
+# InvalidURL is raised each time (exceptions are not cached).
+normalized_url = functools.lru_cache(maxsize=1 << 16)(normalize_url)
 
 _CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's bind limits
 
@@ -43,13 +51,16 @@ def _latest(model: Any, order: Sequence[Any], where: Any) -> Any:
 def warm(s: Session, captures: Sequence[CaptureIn]) -> None:
     cache = txcache.of(s)
     assert cache is not None, "open the transaction's cache first (txcache.begin)"
-    urls = []
+    first: dict[str, datetime] = {}  # URL -> its first capture in the batch
     for c in captures:
         try:
-            urls.append(normalize_url(c.requested_url))
+            url = normalized_url(c.requested_url)
         except InvalidURL:
-            pass  # the unit of work says so for that capture
-    urls = sorted(set(urls) - set(cache.pages))
+            continue  # the unit of work says so for that capture
+        if url not in cache.pages and url not in first:
+            first[url] = c.fetched_at
+    urls = sorted(first)
+    _create_pages(s, cache, first)
     pages: list[Page] = []
     for chunk in _chunks(urls):
         pages += s.scalars(select(Page).where(Page.url.in_(chunk)).order_by(Page.id).with_for_update())
@@ -60,6 +71,27 @@ def warm(s: Session, captures: Sequence[CaptureIn]) -> None:
     for chunk in _chunks(ids):
         _warm_pages(s, cache, list(chunk))
     _warm_blobs(s, cache, captures)
+
+
+def _create_pages(s: Session, cache: txcache.StoreCache, first: dict[str, datetime]) -> None:
+    """Create the batch's new pages in one statement (what the unit of work's page_for_url
+    would do one by one: created at their first capture, on their site), in URL order so two
+    loaders creating the same pages wait for each other instead of dead-locking."""
+    known: set[str] = set()
+    urls = sorted(first)
+    for chunk in _chunks(urls):
+        known.update(s.scalars(select(Page.url).where(Page.url.in_(chunk))))
+    new = [u for u in urls if u not in known and first[u] is not None]
+    if not new:
+        return
+    hosts = sorted({host_of(u) for u in new} - set(cache.sites))
+    if hosts:
+        insert_ignore(s, Site, [{"host": h, "created_at": min(first[u] for u in new if host_of(u) == h)}
+                                for h in hosts], ["host"])
+        cache.sites.update((h, i) for h, i in s.execute(select(Site.host, Site.id).where(Site.host.in_(hosts))))
+    stmt = insert_for(s, Page).on_conflict_do_nothing(index_elements=["url"])
+    s.connection().execute(stmt, [{"url": u, "site_id": cache.sites[host_of(u)], "created_at": first[u]}
+                                  for u in new])
 
 
 def _warm_pages(s: Session, cache: txcache.StoreCache, ids: list[int]) -> None:

@@ -130,6 +130,9 @@ class StoreCache:
     blob_links: dict[str, Any] = field(default_factory=dict)  # digest -> storage.blobs.Link
     absent_blobs: set[str] = field(default_factory=set)  # digests looked up and not stored (yet)
     any_redactions: bool | None = None  # standing redaction rules exist (storage.redaction)
+    # site id -> the latest 2xx payload this transaction stored for one of its pages: the
+    # sibling a new page's first payload is a delta of (storage.blobs.delta_hints)
+    site_payload: dict[int, str] = field(default_factory=dict)
     # ---- rows to write (see the module docstring)
     pending: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)  # model -> rows
     pending_blobs: set[str] = field(default_factory=set)  # digests queued, not yet written
@@ -145,6 +148,14 @@ class StoreCache:
         self.current_revision.pop(page_id, None)
         self.revision_hashes.pop(page_id, None)
         self.comments.pop(page_id, None)
+
+    def new_page(self, page_id: int) -> None:
+        """A page created by this transaction: no payloads, revisions or comments yet."""
+        self.latest_blob[page_id] = None
+        self.latest_versioned[page_id] = None
+        self.current_revision[page_id] = None
+        self.revision_hashes[page_id] = {}
+        self.comments[page_id] = ({}, {})
 
     # ---- ids ------------------------------------------------------------------------------
     def next_id(self, s: Session, model: Any) -> int:
