@@ -11,15 +11,17 @@ window overlaps the range.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, column, delete, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Float, Integer, Select, bindparam, column, delete, func, or_, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
-from storage.models import Comment, CommentVersion, Page, Revision, SearchDoc, Site
+from storage.models import Comment, CommentVersion, Page, Revision, SearchDoc, Site, UTCDateTime
 from storage.queries import iso
 
 HIGHLIGHT = ("**", "**")  # readable in a terminal and in JSON; the web UI maps it to <mark>
@@ -76,6 +78,125 @@ def _sqlite_match(query: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
+# ---- the statements --------------------------------------------------------------------------
+# A search runs in two steps. 1: rank every match and keep the best `limit` (ids and scores
+# only, with the filters applied). 2: for those few hits only, their page, revision or comment,
+# validity window and highlighted snippet. A snippet means reading and tokenizing the document
+# again (FTS5 snippet(), PostgreSQL ts_headline()): made for every match before ranking, they
+# were most of a common word's search time. Statements are built once per shape (engine and
+# filters) and cached: building them costs more CPU than a rare word's search.
+_doc, _page_t, _site_t = SearchDoc.__table__, Page.__table__, Site.__table__
+_rev_t, _cv_t, _com_t = Revision.__table__, CommentVersion.__table__, Comment.__table__
+_cv_next = _cv_t.alias("cv_next")
+
+# A comment version is valid until the comment's next version, else until its removal.
+_NEXT_VERSION = (
+    select(func.min(_cv_next.c.first_seen))
+    .where(_cv_next.c.comment_id == _cv_t.c.comment_id, _cv_next.c.first_seen > _cv_t.c.first_seen)
+    .correlate(_cv_t)
+    .scalar_subquery()
+)
+_VALID_FROM = func.coalesce(_rev_t.c.first_seen, _cv_t.c.first_seen)
+_VALID_TO = func.coalesce(_rev_t.c.valid_to, _NEXT_VERSION, _com_t.c.removed_at)
+
+
+def _with_windows(from_clause: Any) -> Any:
+    """The documents joined to what gives their validity window (a revision, or a comment
+    version and its comment)."""
+    return (
+        from_clause.outerjoin(_rev_t, _rev_t.c.id == _doc.c.revision_id)
+        .outerjoin(_cv_t, _cv_t.c.id == _doc.c.comment_version_id)
+        .outerjoin(_com_t, _com_t.c.id == _cv_t.c.comment_id)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_statement(dialect: str, where: str, by_site: bool, by_from: bool, by_to: bool) -> Select[Any]:
+    """Step 1: (doc id, score) of the best `:limit` matches of `:q` that pass the filters, best
+    first; ties by page, then document (the order hits have always had)."""
+    if dialect == "sqlite":
+        fts = text(
+            "SELECT rowid AS doc_id, bm25(search_fts, 4.0, 1.0) AS score "
+            "FROM search_fts WHERE search_fts MATCH :q"
+        ).columns(column("doc_id", Integer), column("score", Float)).subquery("f")
+        frm: Any = fts.join(_doc, _doc.c.id == fts.c.doc_id)
+        score, order = fts.c.score, fts.c.score.asc()  # bm25: lower is better
+        conds: list[Any] = []
+    else:
+        # search_doc.tsv: the generated tsvector column of migration 0002 (not in the model)
+        tsq = func.websearch_to_tsquery("english", bindparam("q"))
+        score = func.ts_rank(text("search_doc.tsv"), tsq).label("score")
+        frm = _doc
+        order = score.desc()
+        conds = [text("search_doc.tsv @@ websearch_to_tsquery('english', :q)")]
+    if by_from or by_to:
+        frm = _with_windows(frm)
+    if by_site:
+        # --site www.example.com also matches the same host on another port
+        frm = frm.join(_page_t, _page_t.c.id == _doc.c.page_id).join(_site_t, _site_t.c.id == _page_t.c.site_id)
+        conds.append(or_(_site_t.c.host == bindparam("host"), _site_t.c.host.like(bindparam("host_port"))))
+    if where == "body":
+        conds.append(_doc.c.kind == "revision")
+    elif where == "comments":
+        conds.append(_doc.c.kind == "comment")
+    if by_to:
+        conds.append(_VALID_FROM <= bindparam("to", type_=UTCDateTime()))
+    if by_from:
+        conds.append(or_(_VALID_TO.is_(None), _VALID_TO > bindparam("from_", type_=UTCDateTime())))
+    return (
+        select(_doc.c.id, score)
+        .select_from(frm)
+        .where(*conds)
+        .order_by(order, _doc.c.page_id, _doc.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+_SQLITE_BEST = text(
+    "SELECT rowid, bm25(search_fts, 4.0, 1.0) AS score FROM search_fts WHERE search_fts MATCH :q "
+    "ORDER BY score LIMIT :n"
+)
+
+
+def _sqlite_best(conn: Connection, q: str, limit: int) -> list[tuple[int, float]] | None:
+    """Step 1 of an unfiltered SQLite search from the full-text index alone: the `limit` best
+    scores, without looking up each match's page (a third of a common word's ranking time).
+    Ties are ordered by page, so when the score at the cut is shared by a match beyond it, the
+    hits it keeps would depend on pages it did not read: then None (the caller runs the
+    joined ranking)."""
+    if limit <= 0:
+        return []
+    rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, {"q": q, "n": limit + 1})]
+    if len(rows) > limit:
+        if rows[limit][1] == rows[limit - 1][1]:
+            return None
+        del rows[limit:]
+    return rows
+
+
+# Step 2: what each of the returned documents is, and its validity window.
+_DETAILS = (
+    select(
+        _doc.c.id, _page_t.c.url, _page_t.c.id, _doc.c.kind, _rev_t.c.ordinal, _com_t.c.key,
+        _VALID_FROM, _rev_t.c.valid_to, _NEXT_VERSION, _com_t.c.removed_at,
+    )
+    .select_from(_with_windows(_doc.join(_page_t, _page_t.c.id == _doc.c.page_id)))
+    .where(_doc.c.id.in_(bindparam("ids", expanding=True)))
+)
+# ... and its snippet, made only for those documents.
+_SQLITE_SNIPPETS = text(
+    f"SELECT rowid, snippet(search_fts, 1, '{HIGHLIGHT[0]}', '{HIGHLIGHT[1]}', '…', 16) "
+    "FROM search_fts WHERE search_fts MATCH :q AND rowid IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_PG_SNIPPETS = select(
+    _doc.c.id,
+    func.ts_headline(
+        "english", _doc.c.text, func.websearch_to_tsquery("english", bindparam("q")),
+        f"StartSel={HIGHLIGHT[0]}, StopSel={HIGHLIGHT[1]}, MaxWords=30, MinWords=12, MaxFragments=1",
+    ),
+).where(_doc.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def search(
     s: Session,
     query: str,
@@ -86,82 +207,45 @@ def search(
     where: str = "all",  # "body" | "comments" | "all"
     limit: int = 50,
 ) -> list[Hit]:
+    """The best `limit` hits for `query`, best first (ties by page, then document), each with a
+    snippet that highlights the query's words. `from_`/`to` keep hits whose validity window
+    overlaps the range."""
     if where not in ("body", "comments", "all"):
         raise BadQuery("--in takes body, comments or all")
     dialect = s.get_bind().dialect.name
     if dialect == "sqlite":
-        match = _sqlite_match(query)
-        a, b = HIGHLIGHT
-        fts = text(
-            "SELECT rowid AS doc_id, "
-            f"snippet(search_fts, 1, '{a}', '{b}', '…', 16) AS snip, "
-            "bm25(search_fts, 4.0, 1.0) AS score "
-            "FROM search_fts WHERE search_fts MATCH :q"
-        ).bindparams(q=match).columns(
-            column("doc_id", Integer), column("snip", String), column("score", Float)
-        )
-        sub = fts.subquery("f")
-        doc_id, snip, score = sub.c.doc_id, sub.c.snip, sub.c.score
-        order = score.asc()  # bm25: lower is better
+        q = _sqlite_match(query)
     else:
         if not _WORD.search(query):
             raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
-        tsq = func.websearch_to_tsquery("english", query)
-        tsv = text("search_doc.tsv")
-        a, b = HIGHLIGHT
-        sub = (
-            select(
-                SearchDoc.id.label("doc_id"),
-                func.ts_headline(
-                    "english", SearchDoc.text, tsq,
-                    f"StartSel={a}, StopSel={b}, MaxWords=30, MinWords=12, MaxFragments=1",
-                ).label("snip"),
-                func.ts_rank(tsv, tsq).label("score"),
-            )
-            .where(text("search_doc.tsv @@ websearch_to_tsquery('english', :q)").bindparams(q=query))
-            .subquery("f")
-        )
-        doc_id, snip, score = sub.c.doc_id, sub.c.snip, sub.c.score
-        order = score.desc()
-
-    cv2 = aliased(CommentVersion)
-    next_version = (
-        select(func.min(cv2.first_seen))
-        .where(cv2.comment_id == CommentVersion.comment_id, cv2.first_seen > CommentVersion.first_seen)
-        .correlate(CommentVersion)
-        .scalar_subquery()
-    )
-    valid_from = func.coalesce(Revision.first_seen, CommentVersion.first_seen)
-    valid_to = func.coalesce(Revision.valid_to, next_version, Comment.removed_at)
-    stmt = (
-        select(
-            Page.url, Page.id, SearchDoc.kind, Revision.ordinal, Comment.key, snip,
-            valid_from.label("vf"), Revision.valid_to, next_version.label("nv"), Comment.removed_at, score,
-        )
-        .select_from(sub)
-        .join(SearchDoc, SearchDoc.id == doc_id)
-        .join(Page, Page.id == SearchDoc.page_id)
-        .outerjoin(Revision, Revision.id == SearchDoc.revision_id)
-        .outerjoin(CommentVersion, CommentVersion.id == SearchDoc.comment_version_id)
-        .outerjoin(Comment, Comment.id == CommentVersion.comment_id)
-    )
-    if where == "body":
-        stmt = stmt.where(SearchDoc.kind == "revision")
-    elif where == "comments":
-        stmt = stmt.where(SearchDoc.kind == "comment")
+        q = query
+    params: dict[str, Any] = {"q": q, "limit": limit}
     if site:
-        host = site.lower()
-        # --site www.example.com also matches the same host on another port
-        stmt = stmt.join(Site, Site.id == Page.site_id).where(
-            (Site.host == host) | Site.host.like(host + ":%")
-        )
-    if to is not None:
-        stmt = stmt.where(valid_from <= to)
+        params.update(host=site.lower(), host_port=site.lower() + ":%")
     if from_ is not None:
-        stmt = stmt.where((valid_to.is_(None)) | (valid_to > from_))
-    stmt = stmt.order_by(order, Page.id, SearchDoc.id).limit(limit)
+        params["from_"] = from_
+    if to is not None:
+        params["to"] = to
+    conn = s.connection()
+    filtered = bool(site) or from_ is not None or to is not None or where != "all"
+    ranked = None
+    if dialect == "sqlite" and not filtered:
+        ranked = _sqlite_best(conn, q, limit)
+    if ranked is None:
+        stmt = _rank_statement(dialect, where, bool(site), from_ is not None, to is not None)
+        ranked = [(doc_id, score) for doc_id, score in conn.execute(stmt, params)]
+    if not ranked:
+        return []
+    ids = [doc_id for doc_id, _ in ranked]
+    details = {row[0]: row[1:] for row in conn.execute(_DETAILS, {"ids": ids})}
+    if dialect == "sqlite" and not filtered:
+        # _sqlite_best ranked by score alone: ties in the order hits have always had
+        ranked.sort(key=lambda r: (r[1], details[r[0]][1], r[0]))
+    snippets_stmt = _SQLITE_SNIPPETS if dialect == "sqlite" else _PG_SNIPPETS
+    snippets = dict(conn.execute(snippets_stmt, {"q": q, "ids": ids}).all())
     hits = []
-    for url, pid, kind, ordinal, ckey, snippet, vf, rev_to, nv, removed, sc in s.execute(stmt):
+    for doc_id, score in ranked:
+        url, pid, kind, ordinal, ckey, vf, rev_to, nv, removed = details[doc_id]
         end = rev_to if kind == "revision" else (nv or removed)
-        hits.append(Hit(url, pid, kind, ordinal, ckey, snippet or "", vf, end, float(sc or 0)))
+        hits.append(Hit(url, pid, kind, ordinal, ckey, snippets.get(doc_id) or "", vf, end, float(score or 0)))
     return hits

@@ -72,3 +72,94 @@ def test_search_cli_json(filled, db_url, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [set(h) for h in out["hits"]] == [{"url", "page", "revision", "snippet", "valid_from", "valid_to"}]
     assert out["hits"][0]["revision"] == 2
+
+
+# ---- ranking, limit and snippets (search ranks first, then makes snippets for the hits only) ----
+
+def _page_url(n):
+    return f"http://www.wisegeek.com/zinc-{n}.htm"
+
+
+@pytest.fixture
+def ranked(archive):
+    """Pages whose relevance to "zinc" is known on both engines: the word in the title and
+    repeated in the body beats it repeated in the body, which beats one mention in a long
+    body. Each body has its own marker word, so a snippet shows which document it came from."""
+    filler = " ".join(f"word{i}" for i in range(40))
+    bodies = {
+        1: ("Fish", [f"Cod marker1 once mentions zinc among much else. {filler}"]),
+        2: ("Zinc", ["Zinc marker2 zinc zinc zinc supplements."]),
+        3: ("Nuts", ["Zinc marker3 zinc zinc supplements. " + filler]),
+        4: ("Seeds", [f"Seeds marker4 bring zinc with a long tail of other words. {filler}"]),
+    }
+    for n, (title, paragraphs) in bodies.items():
+        archive.store_capture(
+            CaptureIn(requested_url=_page_url(n), fetched_at=T0 + timedelta(days=n), status=200, payload=b"x"),
+            parsed(_page_url(n), title, paragraphs),
+        )
+    return archive
+
+
+def test_limit_keeps_the_best_ranked_hits_in_rank_order(ranked):
+    with ranked.sessions() as s:
+        every = search.search(s, "zinc")
+        assert {h.url for h in every} == {_page_url(n) for n in (1, 2, 3, 4)}
+        assert [h.url for h in every[:2]] == [_page_url(2), _page_url(3)]
+        for n in (1, 2, 3):
+            assert [h.url for h in search.search(s, "zinc", limit=n)] == [h.url for h in every[:n]]
+        assert search.search(s, "zinc", limit=0) == []
+
+
+def test_snippets_highlight_the_words_of_each_returned_hit(ranked):
+    with ranked.sessions() as s:
+        for limit in (1, 3, 50):
+            hits = search.search(s, "zinc", limit=limit)
+            for h in hits:
+                n = h.url.rsplit("-", 1)[1].split(".")[0]
+                assert f"marker{n}" in h.snippet  # this hit's own document ...
+                assert "**zinc**" in h.snippet.lower()  # ... with the query word highlighted
+
+
+def test_snippets_are_made_only_for_the_returned_hits(ranked):
+    """A snippet re-reads and tokenizes its document: made for every match before ranking,
+    they were most of a common word's search time."""
+    from sqlalchemy import event
+
+    engine = ranked.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if "snippet(" in statement or "ts_headline" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with ranked.sessions() as s:
+            assert len(search.search(s, "zinc", limit=1)) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements, "no snippet was made"
+    for st in statements:
+        # the snippet's statement names the one returned document; it does not rank
+        assert " IN (" in st and "bm25" not in st and "ts_rank" not in st
+
+
+def test_equal_scores_are_ordered_by_page_also_across_the_limit(archive):
+    """Pages with the same text score the same: the hits kept at the limit are the first
+    pages, as without a limit (on SQLite the cut falls inside a tie here, which the fast
+    unfiltered ranking hands back to the full one)."""
+    def store(n, day, text):
+        archive.store_capture(
+            CaptureIn(requested_url=_page_url(n), fetched_at=T0 + timedelta(days=day), status=200, payload=b"x"),
+            parsed(_page_url(n), "Same", [text]),
+        )
+
+    for n in range(5):  # pages in order ...
+        store(n, 0, "Nothing to see here.")
+    for n in reversed(range(5)):  # ... their matching documents in the reverse order
+        store(n, 10 - n, "Identical copper text on every page.")
+    with archive.sessions() as s:
+        every = search.search(s, "copper")
+        assert [h.page for h in every] == sorted(h.page for h in every) and len(every) == 5
+        for limit in (1, 2, 4):
+            assert [h.page for h in search.search(s, "copper", limit=limit)] == [h.page for h in every[:limit]]
