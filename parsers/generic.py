@@ -852,9 +852,13 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
         if len(title) > 10:
             related.append(Related(title=title, url=urljoin(url, a.get("href"))))
     work = copy.deepcopy(tree)
-    # The copy has the same shape: find the ad elements in it by position before removing any.
-    paths = [tree.getroottree().getpath(e) for e in ad_ids]
-    doomed = [el for path in paths for el in work.getroottree().xpath(path)]
+    # The copy has the same shape: find the ad elements in it by their place in document order
+    # before removing any (not by XPath: tags like <fb:like> make paths XPath cannot evaluate).
+    if ad_ids:
+        places = {i for i, el in enumerate(tree.iter()) if el in ad_ids}
+        doomed = [el for i, el in enumerate(work.iter()) if i in places]
+    else:
+        doomed = []
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()

@@ -150,3 +150,15 @@ def test_a_short_article_keeps_its_byline() -> None:
                          "<abbr class='published'>June 29, 2012</abbr>, a video, live, with readers, "
                          "questions, and answers.</p>")
     assert "Paulo Coelho" in _body(html)
+
+
+def test_namespaced_tags_do_not_lose_the_body_when_ads_are_removed() -> None:
+    # Template and widget tags with a prefix (<mt:IfCommentsAccepted>, <fb:like>) are common; an ad
+    # inside one must still be taken out of the copy the body is read from, and the body found.
+    html = ("<html><body><div class='post'><fb:like href='/x'></fb:like><g:plusone></g:plusone>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE) +
+            "</div><mt:ifcommentsaccepted><div class='ad-slot'><a href='https://ads.example/buy'>Buy now, cheap "
+            "pills</a></div></mt:ifcommentsaccepted></body></html>")
+    page = parsers.parse(html, "https://health.example/liver", profile="generic")
+    assert page.body.paragraphs == ARTICLE and not page.warnings
+    assert [a.kind for a in page.ads] == ["ad"]
