@@ -190,7 +190,8 @@ class Revision(Base):
     modified: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
         UniqueConstraint("page_id", "ordinal", name="uq_revision_page_ordinal"),
-        Index("ix_revision_page_first_seen", "page_id", "first_seen"),
+        # The revision valid at T: a backward walk that stops at its first entry (migration 0009).
+        Index("ix_revision_page_first_seen_ordinal", "page_id", "first_seen", "ordinal"),
     )
 
 
@@ -216,10 +217,12 @@ class CommentVersion(Base):
 
     __tablename__ = "comment_version"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"))
     text: Mapped[str] = mapped_column(Text)
     first_seen: Mapped[datetime]
     capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
+    # A comment's text at T and a version's end are one seek each (migration 0009).
+    __table_args__ = (Index("ix_comment_version_comment_first_seen", "comment_id", "first_seen"),)
 
 
 class AdObservation(Base):
