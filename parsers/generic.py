@@ -38,6 +38,10 @@ _BOILER = re.compile(
     r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular)([\s_-]|$)",
     re.I,
 )
+_BODY_NAME = re.compile(r"(^|[\s_-])(entry-?content|entry-?body|post-?body|post-?content|post-?entry|"
+                        r"article-?body|article-?content|article-?text|story-?body|story-?content|"
+                        r"articlebody|storytext|single-?post-?content|blog-?post-?content|td-post-content)"
+                        r"([\s_-]|$)", re.I)
 _POSITIVE = re.compile(r"(article|content|entry|post-body|postbody|story|main|text|body|blog)", re.I)
 _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-slot|adslot|dfp|gpt-ad|banner-ad|"
                       r"sponsor(ed)?|outbrain|taboola|recommend(ed|ations)?|newsletter|subscribe|social|share)"
@@ -713,7 +717,10 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in list(scores):
-        if _POSITIVE.search(_attrs(el)) or el.tag in ("article", "main"):
+        attrs = _attrs(el)
+        if _BODY_NAME.search(attrs):
+            scores[el] *= 3.0  # the names publishing systems give the article text itself
+        elif _POSITIVE.search(attrs) or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
 

@@ -162,3 +162,15 @@ def test_namespaced_tags_do_not_lose_the_body_when_ads_are_removed() -> None:
     page = parsers.parse(html, "https://health.example/liver", profile="generic")
     assert page.body.paragraphs == ARTICLE and not page.warnings
     assert [a.kind for a in page.ads] == ["ad"]
+
+
+def test_the_container_named_entry_content_beats_a_wordier_blog_header() -> None:
+    # A short post: the blog's description in the header has more commas than the post itself,
+    # but the name a publishing system gives the post's text is a strong sign.
+    html = ("<html><body><div id='header'><p>The media pundit's pundit, written by an insider, covers news, media, "
+            "journalism, politics, business, books, and, now and then, the weather, in New York, daily.</p></div>"
+            "<div class='post hentry'><h2>What stands between us and electricity</h2>"
+            "<div class='entry-content'><p>Six days powerless so far. Looking at this, I am guessing another week "
+            "or even two.</p><p>The crews are here, the trucks too.</p></div></div></body></html>")
+    text = _body(html)
+    assert text.startswith("Six days powerless") and "pundit" not in text
