@@ -7,6 +7,7 @@ here is read-only.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -220,13 +221,14 @@ def captures(s: Session, page_id: int, *, limit: int = 1000) -> list[dict[str, A
         .order_by(Capture.fetched_at, Capture.id)
         .limit(limit)
     ).all()
+    firsts = [first for _o, first in revs]
     out = []
     for cid, at, status, outcome, err, nm, trunc, digest, size in rows:
-        # The revision valid at this capture's time: the same rule as queries.revision_at.
-        ordinal = None
-        for o, first in revs:
-            if first <= at:
-                ordinal = o
+        # The revision valid at this capture's time: the same rule as queries.revision_at (the
+        # last one, in (first_seen, ordinal) order, first seen at or before it), by bisection:
+        # a page with years of daily captures has thousands of captures and revisions.
+        k = bisect.bisect_right(firsts, at)
+        ordinal = revs[k - 1][0] if k else None
         out.append(
             {
                 "capture": cid,
