@@ -35,7 +35,8 @@ _BOILER = re.compile(
     r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar|side-bar|widget|footer|header|masthead|comments?|"
     r"comment-list|respond|disqus|share|sharing|social|newsletter|subscribe|signup|cookie|consent|gdpr|"
     r"related|recommend|promo|sponsor|advert|ads?|adsbygoogle|banner|popup|modal|author-?box|byline-box|"
-    r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular)([\s_-]|$)",
+    r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular|"
+    r"about-?(the-?)?author|author-?(bio|info|text|details|description|profile)|bio|profile-?block)([\s_-]|$)",
     re.I,
 )
 _BODY_NAME = re.compile(r"(^|[\s_-])(entry-?content|entry-?body|post-?body|post-?content|post-?entry|"
@@ -792,12 +793,41 @@ def _marked_body(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return marked[0] if len(fold_ws(marked[0].text_content())) >= 200 else None
 
 
-def _best_containers(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+def _title_heading(root: lxml.html.HtmlElement, title: str | None) -> lxml.html.HtmlElement | None:
+    """The heading that shows the page's title (the first h1/h2 whose text is in the title)."""
+    if not title:
+        return None
+    wanted = fold_ws(title).lower()
+    for el in root.iter("h1", "h2"):
+        text = fold_ws(el.text_content()).lower()
+        if len(text) >= 10 and (text in wanted or wanted in text):
+            return el
+    return None
+
+
+def _near_title(scores: dict[lxml.html.HtmlElement, float], heading: lxml.html.HtmlElement | None) -> None:
+    """Containers close to the title heading in the tree (inside its 3rd ancestor) weigh more:
+    the article follows its title; sidebars and footers sit further off."""
+    if heading is None:
+        return
+    anchor = heading
+    for _ in range(3):
+        parent = anchor.getparent()
+        if parent is None:
+            break
+        anchor = parent
+    for el in scores:
+        if el is anchor or any(a is anchor for a in el.iterancestors()):
+            scores[el] *= 1.5
+
+
+def _best_containers(root: lxml.html.HtmlElement, title: str | None = None) -> list[lxml.html.HtmlElement]:
     """The best-scoring container and the siblings that continue it (split by ad slots, say):
     a good score of their own, or the same kind of container as the best one."""
     scores = _score_blocks(root)
     if not scores:
         return []
+    _near_title(scores, _title_heading(root, title))
     best = max(scores, key=lambda e: scores[e])
     top = scores[best]
     parent = best.getparent()
@@ -812,13 +842,13 @@ def _best_containers(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]
     ]
 
 
-def extract_body(root: lxml.html.HtmlElement, url: str) -> Body:
+def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None) -> Body:
     """The article: the container the page marks as its body, else the best-scoring container
     and the siblings that continue it, with the boilerplate inside them (share bars, related
     posts, author boxes) removed."""
     _drop_invisible(root)
     marked = _marked_body(root)
-    containers = [marked] if marked is not None else _best_containers(root)
+    containers = [marked] if marked is not None else _best_containers(root, title)
     if not containers:
         _strip_boilerplate(root)
         paragraphs = block_texts(root)
@@ -870,7 +900,7 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
         if el.getparent() is not None:
             el.drop_tree()
     body_root = work.find(".//body")
-    body = extract_body(body_root if body_root is not None else work, url)
+    body = extract_body(body_root if body_root is not None else work, url, md.title)
     warnings = [] if body.paragraphs else ["no article text found"]
     return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION, metadata=md, body=body,
                       ads=ads, related=related, comments=comments, warnings=warnings, thread=thread)

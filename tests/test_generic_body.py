@@ -174,3 +174,15 @@ def test_the_container_named_entry_content_beats_a_wordier_blog_header() -> None
             "or even two.</p><p>The crews are here, the trucks too.</p></div></div></body></html>")
     text = _body(html)
     assert text.startswith("Six days powerless") and "pundit" not in text
+
+
+def test_the_container_under_the_title_heading_beats_a_sidebar_of_similar_weight() -> None:
+    sidebar = "".join(f"<p>Event {i}: a session, in London, on gaming, with case studies, lessons, and tips.</p>"
+                      for i in range(4))
+    html = ("<html><head><title>The AWS Report - John Smiley Discusses RDS | Blog</title></head><body>"
+            "<div id='wrap'><div id='content'><div id='main'><div class='post'>"
+            "<h2>The AWS Report - John Smiley Discusses RDS</h2>"
+            "<div class='body'>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</div></div></div></div>"
+            "<div id='side'><div class='gamma'><div class='inner'>" + sidebar + "</div></div></div></div></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == ARTICLE
