@@ -156,22 +156,33 @@ _SQLITE_BEST = text(
     "SELECT rowid, bm25(search_fts, 4.0, 1.0) AS score FROM search_fts WHERE search_fts MATCH :q "
     "ORDER BY score LIMIT :n"
 )
+_PAGES_OF = select(_doc.c.id, _doc.c.page_id).where(_doc.c.id.in_(bindparam("ids", expanding=True)))
+# Matches read beyond the limit, so that a tie at the cut can be settled: bm25 ties are common
+# (short comments of the same length that use the word once score alike).
+_TIE_MARGIN = 200
 
 
 def _sqlite_best(conn: Connection, q: str, limit: int) -> list[tuple[int, float]] | None:
     """Step 1 of an unfiltered SQLite search from the full-text index alone: the `limit` best
-    scores, without looking up each match's page (a third of a common word's ranking time).
-    Ties are ordered by page, so when the score at the cut is shared by a match beyond it, the
-    hits it keeps would depend on pages it did not read: then None (the caller runs the
-    joined ranking)."""
+    matches without looking up every match's page (a third of a common word's ranking time).
+    Ties are ordered by page: when the score at the cut is shared by matches beyond it, the
+    pages of those tied matches decide (read for them only). None when the tie runs past the
+    matches read (the caller then runs the joined ranking)."""
     if limit <= 0:
         return []
-    rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, {"q": q, "n": limit + 1})]
-    if len(rows) > limit:
-        if rows[limit][1] == rows[limit - 1][1]:
-            return None
-        del rows[limit:]
-    return rows
+    rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, {"q": q, "n": limit + _TIE_MARGIN})]
+    if len(rows) <= limit:
+        return rows  # every match
+    cut = rows[limit - 1][1]
+    if len(rows) == limit + _TIE_MARGIN and rows[-1][1] == cut:
+        return None
+    best = [r for r in rows if r[1] <= cut]  # rows are in score order: the tie at the cut is all here
+    if len(best) > limit:
+        pages = dict(conn.execute(_PAGES_OF, {"ids": [doc_id for doc_id, score in best if score == cut]}).all())
+        tied = sorted((r for r in best if r[1] == cut), key=lambda r: (pages[r[0]], r[0]))
+        best = [r for r in best if r[1] < cut] + tied
+        del best[limit:]
+    return best
 
 
 # Step 2: what each of the returned documents is, and its validity window.
