@@ -119,7 +119,8 @@ class Archive:
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
             txcache.begin(s)
-            result = store_capture_in(s, capture, parsed)
+            with s.no_autoflush:  # the page's changes go with the cache's flush
+                result = store_capture_in(s, capture, parsed)
             txcache.flush(s)
             if done is not None:
                 frontier.finish(s, done, capture.fetched_at, result.outcome)
@@ -142,7 +143,8 @@ class Archive:
         with self.sessions.begin() as s:
             txcache.begin(s, expected_rows=len(items))
             prefetch.warm(s, [capture for capture, _ in items])  # a few queries for all the pages
-            results = [store_capture_in(s, capture, parsed) for capture, parsed in items]
+            with s.no_autoflush:  # the pages' changes go with the cache's flush
+                results = [store_capture_in(s, capture, parsed) for capture, parsed in items]
             txcache.flush(s)  # the batch's rows: one executemany per table
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")

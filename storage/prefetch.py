@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import blobs, txcache
 from storage.interface import CaptureIn
-from storage.models import Blob, Capture, Comment, CommentVersion, Derivation, Page, Revision, Site
+from storage.models import Blob, Capture, Comment, CommentVersion, Derivation, Page, Revision, Site, UrlAlias
 from storage.sqlutil import insert_for, insert_ignore
 
 # normalize_url is pure and a bulk load asks it about the same URLs again and again (each
@@ -127,6 +127,9 @@ def _warm_pages(s: Session, cache: txcache.StoreCache, ids: list[int]) -> None:
         cache.revision_hashes[pid][h] = ordinal
     for row in s.execute(select(Comment.__table__).where(Comment.page_id.in_(ids))):
         cache.comments[row.page_id][0][row.key] = txcache.CommentRow(**row._mapping)
+    # the aliases the pages have (their canonical links): known, not asked again per capture
+    cache.aliases.update((pid, url) for pid, url in s.execute(
+        select(UrlAlias.page_id, UrlAlias.url).where(UrlAlias.page_id.in_(ids))))
     for pid, cid, text in s.execute(
         select(Comment.page_id, CommentVersion.comment_id, CommentVersion.text)
         .join(Comment, Comment.id == CommentVersion.comment_id)

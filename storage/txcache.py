@@ -26,12 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     AdObservation,
@@ -40,12 +41,10 @@ from storage.models import (
     Comment,
     CommentVersion,
     Derivation,
+    Page,
     Revision,
     SearchDoc,
 )
-
-if TYPE_CHECKING:
-    from storage.models import Page
 
 _KEY = "pagetrail.store_cache"
 UNKNOWN: Any = object()  # "not looked up yet", as opposed to a looked-up None
@@ -111,11 +110,19 @@ _UPDATES = {
     .values({c: bindparam(c) for c in row.UPDATE_COLUMNS})
     for model, row in ((Revision, RevisionRow), (Comment, CommentRow))
 }
+# What the unit of work changes on a page (storage.archive); the ORM would UPDATE each page
+# on its own (it checks every row count on SQLite), so the flush writes them in one go.
+_PAGE_COLUMNS = ("profile", "first_seen", "last_seen", "gone_at")
+_PAGE_UPDATE = (
+    update(Page.__table__)
+    .where(Page.__table__.c.id == bindparam("_id"))
+    .values({c: bindparam(c) for c in _PAGE_COLUMNS})
+)
 
 
 @dataclass
 class StoreCache:
-    pages: dict[str, "Page"] = field(default_factory=dict)  # normalized URL -> its locked page
+    pages: dict[str, Page] = field(default_factory=dict)  # normalized URL -> its locked page
     sites: dict[str, int] = field(default_factory=dict)  # host -> site id
     # page id -> (fetched_at, capture id, digest) of its latest capture with a payload, or None
     latest_blob: dict[int, tuple[datetime, int, str] | None] = field(default_factory=dict)
@@ -201,8 +208,14 @@ class StoreCache:
         """Write every queued row and change (foreign keys satisfied table by table)."""
         if not self.pending and not self.dirty:
             return
-        s.flush()  # the ORM's own changes (pages) first
         conn = s.connection()
+        pages = [o for o in s.dirty if isinstance(o, Page) and o.id is not None]
+        if pages:
+            conn.execute(_PAGE_UPDATE, [{"_id": p.id, **{c: getattr(p, c) for c in _PAGE_COLUMNS}} for p in pages])
+            for p in pages:  # written: the ORM has nothing left to write for these columns
+                for c in _PAGE_COLUMNS:
+                    set_committed_value(p, c, getattr(p, c))
+        s.flush()  # whatever else the ORM holds (nothing, in the unit of work)
         revisions, comments = [], []
         updates: dict[Any, list[dict[str, Any]]] = {Revision: [], Comment: []}
         for key, row in self.dirty.items():
