@@ -47,6 +47,7 @@ _POSITIVE = re.compile(r"(article|content|entry|post-body|postbody|story|main|te
 _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-slot|adslot|dfp|gpt-ad|banner-ad|"
                       r"sponsor(ed)?|outbrain|taboola|recommend(ed|ations)?|newsletter|subscribe|social|share)"
                       r"([\s_-]|$)", re.I)
+_REBLOG = re.compile(r"^(\S+ \d{1,2},? \d{4}\s+)?reblogged this on ", re.I)  # a pingback in all but name
 _RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
 _REPLY = re.compile(r"^@(\S+?)\s*(?:--|-\s|,|:|\s)")
 _CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be the first to comment|"
@@ -357,7 +358,23 @@ def _comment_candidates(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEleme
                                                      not any(x in found_set for x in d.iter() if x is not d)):
                 twins.add(d)
                 break
-    return [el for el in found if el not in twins]
+    return [el for el in found if el not in twins and not _in_hidden_or_widget(el, hidden=False)]
+
+
+# Class words for content a page does not show (templates, inactive tabs) and for sidebar
+# lists of other posts' comments: neither is this page's thread.
+_HIDDEN_CLASS = re.compile(r"(^|\s)(hidden|hide|d-none|is-hidden|quicktabs-hide|template)(\s|$)", re.I)
+_WIDGET_CLASS = re.compile(r"(^|[\s_-])(recent-?comments?|recentcomments)([\s_-]|$)", re.I)
+
+
+def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True) -> bool:
+    """Inside a recent-comments widget, or (with `hidden`) inside something the page hides by
+    class. Named comment items skip the second test: threads hide collapsed replies that way."""
+    for node in (el, *el.iterancestors()):
+        cls = node.get("class") or ""
+        if (hidden and _HIDDEN_CLASS.search(cls)) or _WIDGET_CLASS.search(f"{cls} {node.get('id') or ''}"):
+            return True
+    return False
 
 
 def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) -> str:
@@ -390,6 +407,31 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) 
     return _own_text(item, skip)
 
 
+def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) -> Comment | None:
+    """A comment written as a <dt> (the author, "X said...") and the <dd>s after it (the text,
+    then a footer with the time), as Blogger's classic templates do."""
+    dds: list[lxml.html.HtmlElement] = []
+    sib = dt.getnext()
+    while sib is not None and sib.tag != "dt":
+        if sib.tag == "dd":
+            dds.append(sib)
+        sib = sib.getnext()
+    if not dds:
+        return None
+    body = next((d for d in dds if _TEXT_CLASS.search(_attrs(d))), dds[0])
+    text = "\n\n".join(block_texts(body))
+    if not text or _CHROME_COMMENT.match(text):
+        return None
+    author = re.sub(r"\s*(said|says|wrote)\s*(\.\.\.|…|:)?$", "", inline_text(dt), flags=re.I) or None
+    stamp = None
+    for d in dds:
+        if d is not body:
+            stamp = _first(d, ".//time | .//*[contains(@class,'time') or contains(@class,'date')]")
+            if stamp is not None:
+                break
+    return _make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text)
+
+
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
     items = _comment_candidates(tree)
     if not items:
@@ -400,9 +442,14 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> 
         cls = li.get("class") or ""
         if "pingback" in cls or "trackback" in cls:
             continue
+        if li.tag == "dt":  # Blogger's <dl>: dt = who, then dd = what and dd = when
+            found = _definition_comment(li, fetched_at)
+            if found is not None:
+                out.append(found)
+            continue
         others = item_set - {li}
         text = _item_text(li, others)
-        if not text or _CHROME_COMMENT.match(text) or len(text) < 2:
+        if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
             continue
         author_el = _first(li, _AUTHOR_CLASS)
         author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
@@ -496,14 +543,14 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
                 continue
             found = []
             for el in els:
-                if el.xpath("ancestor-or-self::form | .//textarea | .//input"):
-                    continue  # the comment form's labels, not comments
+                if el.xpath("ancestor-or-self::form | .//textarea | .//input") or _in_hidden_or_widget(el):
+                    continue  # the comment form's labels, templates and widgets: not comments
                 author_el = _first(el, ".//*[contains(@class,'author') or contains(@class,'user') or "
                                        "contains(@class,'name')][1]")
                 date_el = _first(el, ".//time | .//*[contains(@class,'date') or contains(@class,'time')][1]")
                 text_el = _first(el, ".//*[contains(@class,'text') or contains(@class,'body') or "
                                      "contains(@class,'content') or contains(@class,'message')][1]")
-                if author_el is None or text_el is None:
+                if author_el is None or text_el is None or _in_hidden_or_widget(text_el):
                     continue
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):

@@ -100,3 +100,24 @@ def test_comment_keys_are_unique_and_stable(name):
     first, again = parse(name), parse(name, fetched_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
     keys = [c.key for c in first.comments]
     assert len(keys) == len(set(keys)) and keys == [c.key for c in again.comments]
+
+
+def test_blogger_definition_list_thread():
+    # Blogger's classic templates: <dt> "NAME said...", then <dd> the text and <dd> the time.
+    page = parse("blogger-dl")
+    assert records(page) == [
+        ("c1319709573077366144", "Chibby", "2012-11-09T11:46:00Z",
+         "Is the cheap wine really fine for cooking? My mother-in-law nearly hit the floor.", None, None),
+        ("c2203", "Chef John", "2012-11-09T13:05:00Z",
+         "@Chibby I'm with you! That's a fine table wine.\n\nCook with what you would drink.", "Chibby", None),
+        ("c3307", "Anonymous", "2012-11-09T16:10:00Z", "Made it tonight, thank you.", None, None),
+    ]
+    assert "Beef braised in red wine" in page.body.text and "Chibby" not in page.body.text
+
+
+def test_templates_reblogs_and_recent_comment_widgets_are_not_this_pages_comments():
+    # a hidden badge template inside the comment section, a WordPress "Reblogged this on ..."
+    # notice (a pingback in all but name) and a sidebar list of other posts' latest comments
+    page = parse("widgets-no-comments")
+    assert page.comments == []
+    assert "Happy employees" in page.body.text
