@@ -2,7 +2,7 @@
 a researcher runs against it, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/archive_scale.py [--captures 1000000] [--pages 100000] [--samples 1000]
-                                            [--db URL | --dbs sqlite,postgres]
+                                            [--db URL | --dbs sqlite,postgres] [--procs N]
 
 Every capture goes through the real storage code (storage.archive.Archive.store_captures: the
 very unit of work `store_capture` runs, many captures per transaction), so blobs (deltas),
@@ -14,6 +14,10 @@ Widgets rotate on every fetch, so no two payloads are equal; about --change of t
 edit the article (a new revision) and about --comment of them add a comment. Captures are fed in
 time order over ~3 years. Each distinct content is parsed once with parsers.parse and the record
 reused for its recaptures: parsing is not what is measured here.
+
+On PostgreSQL `--procs N` generates with N processes at once, each its own pages (disjoint, as
+crawl workers on several machines write one archive) with its own random stream: the same kind
+of archive, not the very same captures as with one process. SQLite has one writer: one process.
 
 Then it measures, with `--samples` random picks each:
 - as of: storage.queries.as_of of a random page at a random time since its first capture
@@ -118,10 +122,16 @@ class PageModel:
 class SyntheticSite:
     """Pages and their evolving content; `captures()` yields them in time order."""
 
-    def __init__(self, pages: int, captures: int, *, change: float, comment: float, seed: int = 5) -> None:
-        self.n_pages, self.n_captures = pages, captures
+    def __init__(self, pages: int, captures: int, *, change: float, comment: float, seed: int = 5,
+                 part: int = 0, parts: int = 1) -> None:
+        # part k of `parts` (--procs): the pages k, k+parts, ... and their share of the
+        # captures, spread over the same years, with its own random stream (the same kind
+        # of archive, written by several processes as several crawl workers write one)
+        self.own = list(range(part, pages, parts))
+        self.n_pages = pages
+        self.n_captures = captures if parts == 1 else captures * len(self.own) // pages
         self.change, self.comment = change, comment
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed if parts == 1 else seed * 7919 + part)
         self.vocab = Vocabulary(seed)
         self.pages: list[PageModel] = []
 
@@ -161,7 +171,7 @@ class SyntheticSite:
         """(page index, fetched_at, payload, page) in time order: the pages are fetched in
         rounds, each round in its own shuffled order, the captures evenly spread over SPAN."""
         step = SPAN / max(1, self.n_captures)
-        order = list(range(self.n_pages))
+        order = list(self.own)
         k = 0
         while k < self.n_captures:
             self.rng.shuffle(order)
@@ -430,6 +440,56 @@ def measure(t: Target, vocab: Vocabulary, samples: int) -> dict[str, object]:
             "totals": tot, "storage": st, "bytes": database_bytes(t)}
 
 
+# ---- generation in several processes (PostgreSQL) -------------------------------------------------
+def generate_part(url: str, opts: dict, part: int, parts: int) -> dict:
+    """One generating process: its own pages (disjoint from the others'), parsed inline,
+    stored through the real storage code into the shared archive."""
+    from storage.archive import Archive
+    from storage.db import open_engine
+
+    archive = Archive(open_engine(url))
+    site = SyntheticSite(opts["pages"], opts["captures"], change=opts["change"], comment=opts["comment"],
+                         part=part, parts=parts)
+    feed = Feed(site, opts["batch"], 0)
+    out = {"stored": 0, "seconds": 0.0, "cpu": 0.0, "outcomes": {}, "parses": 0, "bytes": 0}
+    started = time.perf_counter()
+    for batch in feed:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        results = archive.store_captures(batch)
+        out["seconds"] += time.perf_counter() - t0
+        out["cpu"] += time.thread_time() - c0
+        out["stored"] += len(results)
+        for r in results:
+            out["outcomes"][r.outcome] = out["outcomes"].get(r.outcome, 0) + 1
+        if part == 0 and out["stored"] % opts["progress"] < len(batch):
+            print(f"  part 0 of {parts}: {out['stored']:,} captures, {time.perf_counter() - started:,.0f} s; "
+                  f"store ms/capture {out['seconds'] / out['stored'] * 1000:.2f} "
+                  f"(CPU {out['cpu'] / out['stored'] * 1000:.2f})", file=sys.stderr, flush=True)
+    out["parses"], out["bytes"] = feed.parses, feed.bytes
+    archive.engine.dispose()
+    return out
+
+
+def generate_in_parts(t: Target, args: argparse.Namespace, feed: "Feed") -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    t.archive.engine.dispose()  # no connection crosses into the children
+    opts = {k: getattr(args, k) for k in ("pages", "captures", "change", "comment", "batch", "progress")}
+    with ProcessPoolExecutor(args.procs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(generate_part, [t.url] * args.procs, [opts] * args.procs, range(args.procs),
+                              [args.procs] * args.procs))
+    t.outcomes = {}
+    for r in parts:
+        t.stored += r["stored"]
+        t.store_seconds += r["seconds"]
+        t.store_cpu += r["cpu"]
+        feed.parses += r["parses"]
+        feed.bytes += r["bytes"]
+        for k, v in r["outcomes"].items():
+            t.outcomes[k] = t.outcomes.get(k, 0) + v
+
+
 # ---- the command ---------------------------------------------------------------------------------
 def _row(label: str, cells: list[str]) -> tuple[str, list[str]]:
     return label, cells
@@ -447,7 +507,10 @@ def render_table(targets: list[Target], results: list[dict], feed: Feed, args: a
     ]
     if not args.existing:
         rows += [
-            _row("store time (generation)", [f"{t.store_seconds:,.0f} s" for t in targets]),
+            _row("generation wall time", [f"{wall:,.0f} s" + (f" ({args.procs} processes)" if args.procs > 1 else "")
+                                          for t in targets]),
+            _row("store time (summed over processes)" if args.procs > 1 else "store time",
+                 [f"{t.store_seconds:,.0f} s" for t in targets]),
             _row("  per capture", [f"{t.store_seconds / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
             _row("  per capture, Python CPU", [f"{t.store_cpu / max(1, t.stored) * 1000:.2f} ms" for t in targets]),
         ]
@@ -508,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="store each capture in its own transaction (Archive.store_capture), for comparison")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="processes parsing distinct contents ahead of the store (0: parse inline)")
+    ap.add_argument("--procs", type=int, default=1,
+                    help="PostgreSQL: generate with N processes in parallel, each its own pages (parsed inline)")
     ap.add_argument("--keep", action="store_true", help="keep the archives (SQLite folder, PostgreSQL schema)")
     ap.add_argument("--progress", type=int, default=50_000, help="report every N captures on stderr")
     ap.add_argument("--existing", action="store_true",
@@ -516,12 +581,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.pages < 1 or args.captures < args.pages:
         ap.error("--captures must be at least --pages (every page is captured at least once)")
+    if args.procs > 1 and (args.single or len((args.dbs or args.db or "sqlite").split(",")) != 1
+                           or "postg" not in (args.dbs or args.db or "")):
+        ap.error("--procs: one PostgreSQL archive (--db postgresql://... or --dbs postgres); SQLite has one writer")
 
     tmp = Path(tempfile.mkdtemp(prefix="pagetrail-scale-"))
     specs = [x.strip() for x in args.dbs.split(",")] if args.dbs else [args.db or "sqlite"]
     targets = [open_target(spec, tmp, args.keep) for spec in specs]
     site = SyntheticSite(args.pages, args.captures, change=args.change, comment=args.comment)
-    feed = Feed(site, args.batch, 0 if args.existing else args.workers)
+    feed = Feed(site, args.batch, 0 if args.existing or args.procs > 1 else args.workers)
     if args.existing:
         results = []
         for t in targets:
@@ -564,7 +632,9 @@ def main(argv: list[str] | None = None) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     stores = ThreadPoolExecutor(len(targets)) if len(targets) > 1 else None
-    for batch in feed:
+    if args.procs > 1:
+        generate_in_parts(targets[0], args, feed)
+    for batch in (feed if args.procs == 1 else ()):
         if stores is None:
             store(targets[0], batch)
         else:
