@@ -185,9 +185,18 @@ class Archive:
             # mid-fetch blocks its host no longer than it blocks its URL
             return frontier.claim_host(s, host, utcnow(), hold=self.lease_seconds)
 
-    def host_done(self, host: str, delay: float) -> None:
+    def claim_host_held(self, host: str, token: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+        """claim_host for a worker that keeps the host between its own requests: (token, None)
+        when claimed, else (None, when to ask again). storage.frontier.claim_host_held."""
         with self.sessions.begin() as s:
-            frontier.host_done(s, host, utcnow(), delay)
+            return frontier.claim_host_held(s, host, utcnow(), hold=self.lease_seconds, token=token)
+
+    def host_done(self, host: str, delay: float, *, ended_at: datetime | None = None,
+                  token: datetime | None = None) -> None:
+        """The response ended (at ended_at, default now): the host opens `delay` later. With
+        the claim's token, only if the host still holds it."""
+        with self.sessions.begin() as s:
+            frontier.host_done(s, host, ended_at or utcnow(), delay, token=token)
 
     def robots_cached(self, host: str) -> tuple[int | None, str | None, datetime] | None:
         with self.sessions() as s:

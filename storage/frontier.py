@@ -232,9 +232,47 @@ def claim_host(s: Session, host: str, now: datetime, hold: float = IN_FLIGHT_SEC
     return max(state.next_allowed_at, state.backoff_until or state.next_allowed_at)
 
 
+def claim_host_held(s: Session, host: str, now: datetime, hold: float = IN_FLIGHT_SECONDS,
+                    token: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+    """Like claim_host, for a worker that keeps a host between its own requests: (token, None)
+    when claimed, else (None, the time the host is next allowed).
+
+    The token is the hold time this claim wrote (microseconds, so no other claim writes the
+    same). A worker with more URLs of the host lined up need not open the host in between:
+    its next claim passes its token and succeeds while the host still holds that value, i.e.
+    nobody claimed it since (others cannot while the hold runs; if it ran out and another
+    worker claimed the host, the value changed and the token no longer opens it). The delay
+    between the worker's own requests is kept by the worker (crawler.politeness.HostSlots).
+    One UPDATE per request in the common case (claim_host's insert, update and read: three)."""
+    until = now + timedelta(seconds=hold)
+    open_now = (HostState.backoff_until.is_(None)) | (HostState.backoff_until <= now)
+    free = HostState.next_allowed_at <= now
+    if token is not None:
+        free = free | (HostState.next_allowed_at == token)
+    stmt = update(HostState).where(HostState.host == host, free, open_now).values(next_allowed_at=until)
+    if s.execute(stmt).rowcount == 1:
+        return until, None
+    row = s.execute(select(HostState.next_allowed_at, HostState.backoff_until).where(HostState.host == host)).first()
+    if row is None:  # a host never seen: make its row, then claim it as anyone would
+        insert_ignore(s, HostState, [{"host": host, "next_allowed_at": now, "failures": 0}], ["host"])
+        if s.execute(stmt).rowcount == 1:
+            return until, None
+        row = s.execute(select(HostState.next_allowed_at, HostState.backoff_until)
+                        .where(HostState.host == host)).one()
+    next_allowed, backoff = row
+    return None, max(next_allowed, backoff or next_allowed)
+
+
 def host_done(s: Session, host: str, ended_at: datetime, delay: float, *, backoff_until: datetime | None = None,
-              failed: bool = False) -> None:
-    """The response ended: the host opens again `delay` seconds from now (or after a back-off)."""
+              failed: bool = False, token: datetime | None = None) -> None:
+    """The response ended: the host opens again `delay` seconds from now (or after a back-off).
+    With the token of the claim (claim_host_held), only if the host still holds it: a worker
+    whose hold ran out (it hung) must not reopen a host another worker has claimed since."""
+    if token is not None:
+        s.execute(update(HostState).where(HostState.host == host, HostState.next_allowed_at == token)
+                  .values(next_allowed_at=ended_at + timedelta(seconds=delay), backoff_until=backoff_until,
+                          failures=HostState.failures + 1 if failed else 0))
+        return
     state = s.get(HostState, host)
     if state is None:
         return

@@ -87,6 +87,31 @@ def test_host_claims(archive):
         assert frontier.claim_host(s, "a.test", T0 + timedelta(seconds=2.5)) is None
 
 
+def test_held_host_claims_with_a_token(archive):
+    """A worker keeps a host between its own requests with the token of its claim; nobody
+    else gets it meanwhile; a hold that ran out and was claimed by another voids the token."""
+    t = lambda sec: T0 + timedelta(seconds=sec)  # noqa: E731
+    with archive.sessions.begin() as s:
+        token, again = frontier.claim_host_held(s, "a.test", t(0), hold=60)  # a host never seen
+        assert (token, again) == (t(60), None)
+    with archive.sessions.begin() as s:
+        assert frontier.claim_host_held(s, "a.test", t(1), hold=60) == (None, t(60))  # w2, no token
+        token2, _ = frontier.claim_host_held(s, "a.test", t(1.5), hold=60, token=token)  # w1 again
+        assert token2 == t(61.5)
+        assert frontier.claim_host_held(s, "a.test", t(2), hold=60, token=token) == (None, t(61.5))  # used up
+    with archive.sessions.begin() as s:  # w1 hangs: its hold runs out, w2 claims the host
+        token3, _ = frontier.claim_host_held(s, "a.test", t(62), hold=60)
+        assert token3 == t(122)
+        frontier.host_done(s, "a.test", t(63), 0.5, token=token2)  # w1's late end: no effect
+        assert frontier.claim_host_held(s, "a.test", t(64), hold=60) == (None, t(122))
+        frontier.host_done(s, "a.test", t(65), 0.5, token=token3)  # w2's end opens it 0.5 s later
+        assert frontier.claim_host_held(s, "a.test", t(65.2), hold=60) == (None, t(65.5))
+        assert frontier.claim_host_held(s, "a.test", t(65.5), hold=60)[0] == t(125.5)
+    with archive.sessions.begin() as s:  # a back-off closes the host even to its token holder
+        frontier.host_done(s, "a.test", t(66), 0.5, backoff_until=t(90), token=t(125.5))
+        assert frontier.claim_host_held(s, "a.test", t(70), hold=60, token=t(66.5)) == (None, t(90))
+
+
 def test_skip_locked_on_postgres(pg_url):
     """Two workers leasing at the same moment get disjoint work (FOR UPDATE SKIP LOCKED)."""
     from storage.archive import Archive
