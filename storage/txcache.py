@@ -176,16 +176,21 @@ class StoreCache:
             return ids.pop()
         # SQLite: the transaction holds the database's write lock from its first statement
         # (BEGIN IMMEDIATE, storage.db), so nobody else can take the next ids meanwhile.
-        last = self._max_ids.get(table)
-        if last is None:
-            last = s.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
-        self._max_ids[table] = last + 1
-        return last + 1
+        if not self._max_ids:  # every table's max(id) in one query, once per transaction
+            names = [m.__tablename__ for m in _ID_TABLES]
+            row = s.execute(text("SELECT " + ", ".join(
+                f"(SELECT coalesce(max(id), 0) FROM {t})" for t in names))).one()
+            self._max_ids.update(zip(names, row))
+        last = self._max_ids[table] + 1
+        self._max_ids[table] = last
+        return last
 
     def _take_ids(self, s: Session, model: Any) -> None:
         """Take ids from the sequences: `id_hint` for this table, and as many for the other
-        queued tables that have none left (one round trip; unused ids are only gaps)."""
-        want = [m for m in _ID_TABLES if m is model or (not self._ids.get(m.__tablename__) and self.id_hint > 1)]
+        queued tables that have none left (one round trip; unused ids are only gaps). One
+        capture at a time (a crawl): the capture's id comes with its derivation's."""
+        want = [m for m in _ID_TABLES if m is model or (not self._ids.get(m.__tablename__) and (
+            self.id_hint > 1 or (model is Capture and m is Derivation)))]
         cols = ", ".join(f"nextval(pg_get_serial_sequence('{m.__tablename__}', 'id'))" for m in want)
         rows = s.execute(text(f"SELECT {cols} FROM generate_series(1, :n)"), {"n": max(1, self.id_hint)}).all()
         for k, m in enumerate(want):
