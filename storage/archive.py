@@ -33,6 +33,7 @@ from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import faults, frontier, redaction, search
 from storage.blobs import delta_hints, put_blob
 from storage import prefetch, txcache
+from storage.refs import page_uid
 from storage.sqlutil import insert_for, insert_ignore
 from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
 from storage.models import (
@@ -280,7 +281,7 @@ def page_for_url(s: Session, url: str, now: datetime) -> Page:
     if page is None:
         site_id = _site_for(s, host_of(url), now)
         created = s.connection().execute(
-            insert_for(s, Page).values(url=url, site_id=site_id, created_at=now)
+            insert_for(s, Page).values(url=url, uid=page_uid(url), site_id=site_id, created_at=now)
             .on_conflict_do_nothing(index_elements=["url"])
         ).rowcount == 1
         page = s.scalar(select(Page).where(Page.url == url).with_for_update())

@@ -66,6 +66,9 @@ class Page(Base):
     __tablename__ = "page"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)  # the normalized requested URL: the key
+    # Stable across archives: storage.refs.page_uid(url), set when the page is created. Revision
+    # refs "<uid>:<ordinal>" cite it. NOT NULL on SQLite is kept by triggers (migration 0010).
+    uid: Mapped[str] = mapped_column(String(20), unique=True, index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     # The page's usual extractor: the profile of its first versioned parse. Only captures
     # parsed by it take part in versioning.

@@ -26,6 +26,7 @@ from parsers.urls import InvalidURL, host_of, normalize_url
 from storage import blobs, txcache
 from storage.interface import CaptureIn
 from storage.models import Blob, Capture, Comment, CommentVersion, Derivation, Page, Revision, Site, UrlAlias
+from storage.refs import page_uid
 from storage.sqlutil import insert_for, insert_ignore
 
 # normalize_url is pure and a bulk load asks it about the same URLs again and again (each
@@ -90,7 +91,7 @@ def _create_pages(s: Session, cache: txcache.StoreCache, first: dict[str, dateti
                                 for h in hosts], ["host"])
         cache.sites.update((h, i) for h, i in s.execute(select(Site.host, Site.id).where(Site.host.in_(hosts))))
     stmt = insert_for(s, Page).on_conflict_do_nothing(index_elements=["url"])
-    s.connection().execute(stmt, [{"url": u, "site_id": cache.sites[host_of(u)], "created_at": first[u]}
+    s.connection().execute(stmt, [{"url": u, "uid": page_uid(u), "site_id": cache.sites[host_of(u)], "created_at": first[u]}
                                   for u in new])
 
 
