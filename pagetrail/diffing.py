@@ -36,6 +36,7 @@ def _lines(record: dict[str, Any]) -> list[str]:
 def _side_json(side: DiffSide) -> dict[str, Any]:
     return {
         "revision": side.revision.ordinal,
+        "ref": side.ref,
         "valid_from": iso(side.revision.first_seen),
         "at": iso(side.at),
         "content_hash": side.revision.content_hash,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timezone
 
+from storage.refs import RevisionRef, parse_ref
+
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COMPACT = re.compile(r"^\d{14}$")  # Wayback style YYYYMMDDhhmmss
 
@@ -40,15 +42,25 @@ def parse_moment(text: str) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
-def parse_revision_ref(text: str) -> int | datetime:
-    """A revision ordinal (1, 2, 3 ...) or a moment."""
+def parse_revision_ref(text: str) -> int | RevisionRef | datetime:
+    """A revision ordinal (1, 2, 3 ...), a stable ref "<page_uid>:<ordinal>" (as exports and
+    `history --json` print them), or a moment."""
     raw = text.strip()
+    ref = parse_ref(raw)
+    if ref is not None:
+        return ref
     if raw.isdigit() and len(raw) < 8:
         n = int(raw)
         if n < 1:
             raise BadTime("revision ordinals start at 1")
         return n
-    return parse_moment(raw)
+    try:
+        return parse_moment(raw)
+    except BadTime as exc:
+        raise BadTime(
+            f"{exc}; or give a revision: its ordinal (1, 2, 3 ...) or its ref <page_uid>:<ordinal> "
+            "(`pagetrail history URL --json` lists them)"
+        ) from None
 
 
 def utc_now() -> datetime:

@@ -6,8 +6,10 @@ LIMIT n): memory stays bounded by one batch whatever the archive's size and whic
 database driver runs it, and each batch is a short query (no server-side cursor held open).
 
 Stable ids, so rows of different exports and of different runs join:
-- a revision is "<page_id>:<ordinal>" (`revision_ref`);
-- a comment is page_id + comment_key (its text versions numbered 1, 2, ... by `version`);
+- a page is `page_uid` (storage.refs: derived from its key URL, so the same in every archive that
+  holds the page, across WARC export and import); `page_id` is this archive's own number;
+- a revision is "<page_uid>:<ordinal>" (`revision_ref`);
+- a comment is page_uid + comment_key (its text versions numbered 1, 2, ... by `version`);
 - a capture is capture_id + payload_sha256 (the content-addressed blob it stored);
 - an ad observation is ad_id, within its capture.
 
@@ -37,6 +39,7 @@ from storage.models import (
     Site,
 )
 from storage.queries import iso, resolve_page
+from storage.refs import revision_ref
 from storage.webqueries import comment_timeline, list_pages
 
 EXPORT_SCHEMA_VERSION = 1
@@ -56,13 +59,14 @@ def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
 
 _PAGE = (
     ("page_id", "int", "the page's id in this archive"),
+    ("page_uid", "str", "the page's stable id: the same in every archive (derived from its URL)"),
     ("url", "str", "the page's key: its normalized requested URL"),
     ("site", "str", "host[:port] of the page"),
 )
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "revisions": _cols(
-        ("revision_ref", "str", 'stable id "<page_id>:<ordinal>"'),
+        ("revision_ref", "str", 'stable id "<page_uid>:<ordinal>": the same in every archive'),
         *_PAGE,
         ("ordinal", "int", "the revision's number within its page (1, 2, 3 ...)"),
         ("valid_from", "time", "first capture that showed it; valid from here"),
@@ -247,10 +251,6 @@ def comment_thread(
 
 # ---- dataset rows ------------------------------------------------------------------------------
 
-def revision_ref(page_id: int, ordinal: int) -> str:
-    return f"{page_id}:{ordinal}"
-
-
 def _site_condition(site: str) -> Any:
     host = site.lower()
     return or_(Site.host == host, Site.host.like(host + ":%"))
@@ -293,7 +293,7 @@ def _revision_rows(s: Session, site: str | None, start: datetime | None, end: da
     md = Derivation.record["metadata"]
     body = Derivation.record[("body", "text")].as_string()
     stmt = (
-        select(Revision.id, Revision.page_id, Page.url, Site.host, Revision.ordinal, Revision.first_seen,
+        select(Revision.id, Revision.page_id, Page.uid, Page.url, Site.host, Revision.ordinal, Revision.first_seen,
                Revision.valid_to, Revision.last_seen, Revision.same_as, Revision.content_hash, Revision.title,
                md, Revision.modified, body, Revision.first_capture_id, Revision.last_capture_id,
                Derivation.parser_version, Derivation.profile)
@@ -306,13 +306,13 @@ def _revision_rows(s: Session, site: str | None, start: datetime | None, end: da
         stmt = stmt.where(Revision.first_seen <= end)
     if start is not None:
         stmt = stmt.where(or_(Revision.valid_to.is_(None), Revision.valid_to > start))
-    for (_id, pid, url, host, ordinal, vf, vt, last, same_as, chash, title, meta, modified, text,
+    for (_id, pid, uid, url, host, ordinal, vf, vt, last, same_as, chash, title, meta, modified, text,
          first_cap, last_cap, pv, profile) in _keyset(s, _site_filter(stmt, site), Revision.id, batch_size):
         meta = meta or {}
         yield {
-            "revision_ref": revision_ref(pid, ordinal), "page_id": pid, "url": url, "site": host,
-            "ordinal": ordinal, "valid_from": vf, "valid_to": vt, "last_seen": last,
-            "same_as_ref": revision_ref(pid, same_as) if same_as else None, "content_hash": chash,
+            "revision_ref": revision_ref(uid, ordinal), "page_id": pid, "page_uid": uid, "url": url,
+            "site": host, "ordinal": ordinal, "valid_from": vf, "valid_to": vt, "last_seen": last,
+            "same_as_ref": revision_ref(uid, same_as) if same_as else None, "content_hash": chash,
             "title": title, "authors": list(meta.get("authors") or []), "editors": list(meta.get("editors") or []),
             "reviewers": list(meta.get("reviewers") or []), "published": meta.get("published"),
             "modified": modified, "language": meta.get("language"), "category": meta.get("category"),
@@ -326,7 +326,7 @@ def _comment_rows(s: Session, site: str | None, start: datetime | None, end: dat
     # Keyset batches of comments, then their text versions in one query per batch: a version's
     # number and end (the next version, else the removal) come from its siblings, in order.
     stmt = (
-        select(Comment.id, Comment.page_id, Page.url, Site.host, Comment.key, Comment.site_comment_id,
+        select(Comment.id, Comment.page_id, Page.uid, Page.url, Site.host, Comment.key, Comment.site_comment_id,
                Comment.number, Comment.author, Comment.posted, Comment.reply_to, Comment.reply_to_key,
                Comment.first_seen, Comment.last_seen, Comment.removed_at)
         .join(Page, Page.id == Comment.page_id)
@@ -348,7 +348,7 @@ def _comment_rows(s: Session, site: str | None, start: datetime | None, end: dat
             .order_by(CommentVersion.comment_id, CommentVersion.first_seen, CommentVersion.id)
         ):
             versions[v[0]].append(v)
-        for (cid, pid, url, host, key, site_id, number, author, posted, reply_to, reply_key, first, last,
+        for (cid, pid, uid, url, host, key, site_id, number, author, posted, reply_to, reply_key, first, last,
              removed) in batch:
             vs = versions[cid]
             for n, (_cid, text, text_from, capture_id, pv) in enumerate(vs, start=1):
@@ -358,7 +358,7 @@ def _comment_rows(s: Session, site: str | None, start: datetime | None, end: dat
                         start is not None and text_to is not None and text_to <= start):
                     continue
                 yield {
-                    "page_id": pid, "url": url, "site": host, "comment_key": key, "version": n,
+                    "page_id": pid, "page_uid": uid, "url": url, "site": host, "comment_key": key, "version": n,
                     "comment_id": site_id, "number": number, "author": author, "posted": posted,
                     "reply_to": reply_to, "reply_to_key": reply_key, "first_seen": first, "last_seen": last,
                     "removed_at": removed, "text": text, "text_from": text_from, "text_to": text_to,
@@ -370,7 +370,7 @@ def _capture_rows(s: Session, site: str | None, start: datetime | None, end: dat
                   batch_size: int) -> Iterator[dict[str, Any]]:
     cur = _current_derivation()
     stmt = (
-        select(Capture.id, Capture.blob_digest, Capture.page_id, Page.url, Site.host, Capture.redacted,
+        select(Capture.id, Capture.blob_digest, Capture.page_id, Page.uid, Page.url, Site.host, Capture.redacted,
                Capture.redacted_digest, Capture.requested_url,
                Capture.final_url, Capture.fetched_at, Capture.status, Capture.http_version, Capture.error_kind,
                Capture.truncated, Capture.not_modified, Capture.payload_size, Capture.elapsed_ms,
@@ -393,8 +393,8 @@ def _ad_rows(s: Session, site: str | None, start: datetime | None, end: datetime
              batch_size: int) -> Iterator[dict[str, Any]]:
     cur = _current_derivation()
     stmt = (
-        select(AdObservation.id, AdObservation.capture_id, Capture.blob_digest, Capture.page_id, Page.url,
-               Site.host, Capture.fetched_at, AdObservation.kind, AdObservation.slot, AdObservation.text,
+        select(AdObservation.id, AdObservation.capture_id, Capture.blob_digest, Capture.page_id, Page.uid,
+               Page.url, Site.host, Capture.fetched_at, AdObservation.kind, AdObservation.slot, AdObservation.text,
                AdObservation.url, cur.parser_version)
         .join(Capture, Capture.id == AdObservation.capture_id)
         .join(Page, Page.id == Capture.page_id)

@@ -91,8 +91,8 @@ def _create_pages(s: Session, cache: txcache.StoreCache, first: dict[str, dateti
                                 for h in hosts], ["host"])
         cache.sites.update((h, i) for h, i in s.execute(select(Site.host, Site.id).where(Site.host.in_(hosts))))
     stmt = insert_for(s, Page).on_conflict_do_nothing(index_elements=["url"])
-    s.connection().execute(stmt, [{"url": u, "uid": page_uid(u), "site_id": cache.sites[host_of(u)], "created_at": first[u]}
-                                  for u in new])
+    s.connection().execute(stmt, [{"url": u, "uid": page_uid(u), "site_id": cache.sites[host_of(u)],
+                                   "created_at": first[u]} for u in new])
 
 
 def _warm_pages(s: Session, cache: txcache.StoreCache, ids: list[int]) -> None:

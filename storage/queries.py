@@ -24,6 +24,7 @@ from storage.models import (
     Revision,
     UrlAlias,
 )
+from storage.refs import RevisionRef, revision_ref
 
 
 class NotFound(LookupError):
@@ -45,6 +46,7 @@ class PageRef:
     id: int
     url: str
     gone_at: datetime | None
+    uid: str  # stable across archives (storage.refs)
 
 
 # ---- prebuilt statements ---------------------------------------------------------------------
@@ -57,9 +59,9 @@ class PageRef:
 _page, _alias, _rev, _deriv = Page.__table__, UrlAlias.__table__, Revision.__table__, Derivation.__table__
 _cap, _com, _cv, _ad = Capture.__table__, Comment.__table__, CommentVersion.__table__, AdObservation.__table__
 
-_PAGE_BY_KEY = select(_page.c.id, _page.c.url, _page.c.gone_at).where(_page.c.url == bindparam("key"))
+_PAGE_BY_KEY = select(_page.c.id, _page.c.url, _page.c.gone_at, _page.c.uid).where(_page.c.url == bindparam("key"))
 _PAGE_BY_ALIAS = (
-    select(_page.c.id, _page.c.url, _page.c.gone_at)
+    select(_page.c.id, _page.c.url, _page.c.gone_at, _page.c.uid)
     .join(_alias, _alias.c.page_id == _page.c.id)
     .where(_alias.c.url == bindparam("key"))
     .order_by(_alias.c.first_seen.desc())
@@ -153,7 +155,7 @@ def resolve_ref(s: Session, url: str) -> PageRef:
         row = conn.execute(_PAGE_BY_ALIAS, {"key": key}).first()
     if row is None:
         raise _not_archived(key)
-    return PageRef(row[0], row[1], row[2])
+    return PageRef(row[0], row[1], row[2], row[3])
 
 
 def resolve_page(s: Session, url: str) -> Page:
@@ -194,6 +196,7 @@ def history(s: Session, url: str) -> dict[str, Any]:
     revisions = [
         {
             "revision": ordinal,
+            "ref": revision_ref(page.uid, ordinal),
             "first_seen": iso(first),
             "last_seen": iso(last),
             "valid_to": iso(valid_to),
@@ -219,6 +222,7 @@ def history(s: Session, url: str) -> dict[str, Any]:
     return {
         "url": page.url,
         "page": page.id,
+        "page_uid": page.uid,
         "captures": int(captures or 0),
         "gone_at": iso(page.gone_at),
         "revisions": revisions,
@@ -319,9 +323,11 @@ def as_of(s: Session, url: str, at: datetime) -> dict[str, Any]:
     latest = conn.execute(_LATEST_PARSED, params).first()
     return {
         "url": page.url,
+        "page_uid": page.uid,
         "at": iso(at),
         "revision": {
             "revision": ordinal,
+            "ref": revision_ref(page.uid, ordinal),
             "valid_from": iso(valid_from),
             "valid_to": iso(valid_to),
             "metadata": record.get("metadata", {}),
@@ -339,12 +345,25 @@ class DiffSide:
     record: dict[str, Any]
     at: datetime  # the moment the comment snapshot is taken
     comments: list[dict[str, Any]]
+    ref: str = ""  # the revision's stable ref "<page_uid>:<ordinal>"
+
+
+def _ordinal_of(s: Session, page: Page, ref: RevisionRef) -> int:
+    """The ordinal a stable ref names, after checking it is a ref of this page."""
+    if ref.uid != page.uid:
+        other = s.scalar(select(Page.url).where(Page.uid == ref.uid))
+        whose = f"the page {other}" if other else "no page in this archive"
+        raise NotFound(f"revision {ref} belongs to {whose}, not to {page.url}; give a ref of this page "
+                       f"({page.uid}:N), an ordinal or a date")
+    return ref.ordinal
 
 
 def diff_sides(
-    s: Session, url: str, ref_from: int | datetime | None, ref_to: int | datetime | None
+    s: Session, url: str, ref_from: int | RevisionRef | datetime | None,
+    ref_to: int | RevisionRef | datetime | None,
 ) -> tuple[str, DiffSide, DiffSide]:
-    """The two sides of a diff: revision ordinals or moments; default the last two revisions."""
+    """The two sides of a diff: revision ordinals, stable refs of this page or moments; default
+    the last two revisions."""
     page = resolve_page(s, url)
     revs = s.scalars(
         select(Revision).where(Revision.page_id == page.id).order_by(Revision.ordinal)
@@ -352,9 +371,11 @@ def diff_sides(
     if not revs:
         raise NotFound(f"{page.url} has no revision yet")
 
-    def side(ref: int | datetime | None, default: Revision) -> DiffSide:
+    def side(ref: int | RevisionRef | datetime | None, default: Revision) -> DiffSide:
         if ref is None:
             return DiffSide(default, revision_record(s, default), default.first_seen, [])
+        if isinstance(ref, RevisionRef):
+            ref = _ordinal_of(s, page, ref)
         if isinstance(ref, int):
             rev = revision_by_ordinal(s, page.id, ref)
             return DiffSide(rev, revision_record(s, rev), rev.first_seen, [])
@@ -365,6 +386,7 @@ def diff_sides(
 
     a = side(ref_from, revs[-2] if len(revs) > 1 else revs[-1])
     b = side(ref_to, revs[-1])
+    a.ref, b.ref = revision_ref(page.uid, a.revision.ordinal), revision_ref(page.uid, b.revision.ordinal)
     a.comments = comments_at(s, page.id, a.at)
     b.comments = comments_at(s, page.id, b.at)
     return page.url, a, b

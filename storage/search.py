@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Comment, CommentVersion, Page, Revision, SearchDoc, Site, UTCDateTime
 from storage.queries import iso
+from storage.refs import revision_ref
 
 HIGHLIGHT = ("**", "**")  # readable in a terminal and in JSON; the web UI maps it to <mark>
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -59,11 +60,13 @@ class Hit:
     valid_from: datetime
     valid_to: datetime | None
     rank: float
+    page_uid: str = ""  # stable across archives (storage.refs)
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"url": self.url, "page": self.page}
+        d: dict[str, Any] = {"url": self.url, "page": self.page, "page_uid": self.page_uid}
         if self.kind == "revision":
             d["revision"] = self.revision
+            d["revision_ref"] = revision_ref(self.page_uid, self.revision) if self.revision else None
         else:
             d["comment_key"] = self.comment_key
         d.update(snippet=self.snippet, valid_from=iso(self.valid_from), valid_to=iso(self.valid_to))
@@ -189,7 +192,7 @@ def _sqlite_best(conn: Connection, q: str, limit: int) -> list[tuple[int, float]
 _DETAILS = (
     select(
         _doc.c.id, _page_t.c.url, _page_t.c.id, _doc.c.kind, _rev_t.c.ordinal, _com_t.c.key,
-        _VALID_FROM, _rev_t.c.valid_to, _NEXT_VERSION, _com_t.c.removed_at,
+        _VALID_FROM, _rev_t.c.valid_to, _NEXT_VERSION, _com_t.c.removed_at, _page_t.c.uid,
     )
     .select_from(_with_windows(_doc.join(_page_t, _page_t.c.id == _doc.c.page_id)))
     .where(_doc.c.id.in_(bindparam("ids", expanding=True)))
@@ -256,7 +259,7 @@ def search(
     snippets = dict(conn.execute(snippets_stmt, {"q": q, "ids": ids}).all())
     hits = []
     for doc_id, score in ranked:
-        url, pid, kind, ordinal, ckey, vf, rev_to, nv, removed = details[doc_id]
+        url, pid, kind, ordinal, ckey, vf, rev_to, nv, removed, uid = details[doc_id]
         end = rev_to if kind == "revision" else (nv or removed)
-        hits.append(Hit(url, pid, kind, ordinal, ckey, snippets.get(doc_id) or "", vf, end, float(score or 0)))
+        hits.append(Hit(url, pid, kind, ordinal, ckey, snippets.get(doc_id) or "", vf, end, float(score or 0), uid))
     return hits

@@ -208,10 +208,11 @@ def check_export(built: Built, capsys, tmp_path: Path, fmt: str) -> None:
     assert manifest["query"]["what"] == "revisions" and manifest["parser_versions"]
     by_ref = {r["revision_ref"]: r for r in revs}
     liver_page = next(r["page_id"] for r in revs if r["url"] == built.liver)
-    assert sorted(by_ref) == sorted([f"{liver_page}:1", f"{liver_page}:2"] + [
-        f"{r['page_id']}:1" for r in revs if r["url"] != built.liver])
+    liver_uid = next(r["page_uid"] for r in revs if r["url"] == built.liver)
+    assert sorted(by_ref) == sorted([f"{liver_uid}:1", f"{liver_uid}:2"] + [
+        f"{r['page_uid']}:1" for r in revs if r["url"] != built.liver])
     assert len(revs) == 4
-    r1, r2 = by_ref[f"{liver_page}:1"], by_ref[f"{liver_page}:2"]
+    r1, r2 = by_ref[f"{liver_uid}:1"], by_ref[f"{liver_uid}:2"]
     assert int(r1["ordinal"]) == 1 and r1["valid_to"] == r2["valid_from"] and r2["valid_to"] is None
     assert "monitoring with ultrasound" in r2["body_text"] and "monitoring with ultrasound" not in r1["body_text"]
     assert (r1["modified"], r2["modified"]) == ("2019-06-14", "2019-10-02")
@@ -225,6 +226,7 @@ def check_export(built: Built, capsys, tmp_path: Path, fmt: str) -> None:
     gone = liver_comments["post_2409872"]
     assert gone["removed_at"] is not None and gone["text_to"] == gone["removed_at"]
     assert str(gone["version"]) == "1" and str(gone["page_id"]) == str(liver_page)
+    assert gone["page_uid"] == liver_uid
 
     caps, _, _ = export(capsys, db, tmp_path, fmt, "captures")
     assert len(caps) == 12 and len({r["capture_id"] for r in caps}) == 12
@@ -237,7 +239,7 @@ def check_export(built: Built, capsys, tmp_path: Path, fmt: str) -> None:
     assert m2["query"]["from"] == built.before[1] and m2["query"]["to"] == built.after[1]
     # revisions valid at some point after round 4: the new liver revision and the others' only one
     later, _, _ = export(capsys, db, tmp_path, fmt, "revisions", "--from", built.after[3])
-    assert sorted(r["revision_ref"] for r in later) == sorted(set(by_ref) - {f"{liver_page}:1"})
+    assert sorted(r["revision_ref"] for r in later) == sorted(set(by_ref) - {f"{liver_uid}:1"})
     # comment texts visible before round 2: the three original liver posts (and the others' threads)
     first, _, _ = export(capsys, db, tmp_path, fmt, "comments", "--to", built.after[0], "--site", built.host)
     assert {r["comment_key"] for r in first if r["url"] == built.liver} == {

@@ -70,7 +70,10 @@ def test_stemming_and_filters(filled):
 def test_search_cli_json(filled, db_url, capsys):
     assert main(["search", "magnesium", "--db", db_url, "--json", "--in", "body"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [set(h) for h in out["hits"]] == [{"url", "page", "revision", "snippet", "valid_from", "valid_to"}]
+    assert [set(h) for h in out["hits"]] == [{"url", "page", "page_uid", "revision", "revision_ref", "snippet",
+                                              "valid_from", "valid_to"}]
+    hit = out["hits"][0]
+    assert hit["revision_ref"] == f"{hit['page_uid']}:{hit['revision']}"
     assert out["hits"][0]["revision"] == 2
 
 

@@ -68,8 +68,9 @@ def test_history_as_of_and_diff_through_changes(sample, db_url, capsys):
     assert [r["same_as"] for r in h["revisions"]] == [None, None, 1]
     assert [r["modified"] for r in h["revisions"]] == ["2019-06-14", "2019-10-02", "2019-06-14"]
     assert h["revisions"][0]["valid_to"] == h["revisions"][1]["first_seen"]
-    assert set(h["revisions"][0]) == {"revision", "first_seen", "last_seen", "valid_to", "content_hash",
+    assert set(h["revisions"][0]) == {"revision", "ref", "first_seen", "last_seen", "valid_to", "content_hash",
                                       "title", "modified", "same_as"}
+    assert [r["ref"] for r in h["revisions"]] == [f"{h['page_uid']}:{n}" for n in (1, 2, 3)]
     comments = {c["key"]: c for c in h["comments"]}
     assert set(comments) == {"post_2409871", "post_2409872", "post_2409873", "post_2409874"}
     assert set(h["comments"][0]) == {"id", "key", "number", "author", "first_seen", "last_seen", "removed_at"}

@@ -11,6 +11,8 @@ from pagetrail import __version__
 _NULL_STR = {"type": ["string", "null"]}
 _NULL_INT = {"type": ["integer", "null"]}
 _TIME = {"type": ["string", "null"], "description": "ISO 8601 UTC with Z"}
+_UID = {"type": "string", "description": "the page's stable id (derived from its URL), the same in every archive"}
+_REF = {"type": "string", "description": "the revision's stable ref <page_uid>:<ordinal>, the same in every archive"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -117,6 +119,7 @@ SCHEMAS: dict[str, Any] = {
     "Revision": _obj(
         {
             "revision": {"type": "integer"},
+            "ref": _REF,
             "first_seen": _TIME,
             "last_seen": _TIME,
             "valid_to": _TIME,
@@ -130,6 +133,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "url": {"type": "string"},
             "page": {"type": "integer"},
+            "page_uid": _UID,
             "captures": {"type": "integer"},
             "gone_at": _TIME,
             "revisions": {"type": "array", "items": _ref("Revision")},
@@ -173,9 +177,10 @@ SCHEMAS: dict[str, Any] = {
     "AsOf": _obj(
         {
             "url": {"type": "string"},
+            "page_uid": _UID,
             "at": _TIME,
             "revision": _obj(
-                {"revision": {"type": "integer"}, "valid_from": _TIME, "valid_to": _TIME,
+                {"revision": {"type": "integer"}, "ref": _REF, "valid_from": _TIME, "valid_to": _TIME,
                  "metadata": {"type": "object"}, "body": {"type": "object"}}
             ),
             "comments": {"type": "array", "items": _ref("Comment")},
@@ -189,8 +194,8 @@ SCHEMAS: dict[str, Any] = {
     "Diff": _obj(
         {
             "url": {"type": "string"},
-            "from": {"type": "object"},
-            "to": {"type": "object"},
+            "from": _obj({"revision": {"type": "integer"}, "ref": _REF}, extra=True),
+            "to": _obj({"revision": {"type": "integer"}, "ref": _REF}, extra=True),
             "metadata": {"type": "object", "description": "field -> {from, to}, changed fields only"},
             "body": _obj({"from": {"type": "array"}, "to": {"type": "array"}}),
             "unified_diff": {"type": "array", "items": {"type": "string"}},
@@ -231,8 +236,9 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["url", "page", "snippet", "valid_from", "valid_to"],
-                    "properties": {"snippet": {"type": "string", "description": "hits wrapped in **"}},
+                    "required": ["url", "page", "page_uid", "snippet", "valid_from", "valid_to"],
+                    "properties": {"snippet": {"type": "string", "description": "hits wrapped in **"},
+                                   "page_uid": _UID, "revision_ref": _REF},
                 },
             },
         }
