@@ -139,6 +139,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print_json(h)
         return 0
     print(f"{h['url']}  (page {h['page']}, {h['captures']} captures)")
+    print(f"page uid {h['page_uid']}: cite revision N as {h['page_uid']}:N (the same in every archive)")
     print()
     print(
         table(
@@ -395,8 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="A unified diff of metadata and body between two revisions (default: the "
                        "last two), then the comments added and removed between them.")
     d.add_argument("url", metavar="URL")
-    d.add_argument("--from", dest="from_", metavar="REV|DATE", help="revision ordinal or moment")
-    d.add_argument("--to", metavar="REV|DATE", help="revision ordinal or moment")
+    d.add_argument("--from", dest="from_", metavar="REV|DATE",
+                   help="revision ordinal, revision ref <page_uid>:<ordinal> (history --json), or moment")
+    d.add_argument("--to", metavar="REV|DATE",
+                   help="revision ordinal, revision ref <page_uid>:<ordinal> (history --json), or moment")
     add_common(d)
     add_json(d)
     d.set_defaults(func=cmd_diff)

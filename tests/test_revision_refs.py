@@ -94,6 +94,8 @@ def test_revision_refs_survive_warc_export_and_import(db_url, tmp_path, capsys, 
         # a ref of another page is refused, saying whose it is
         code, _, err = cli(capsys, "diff", liver, "--from", f"{page_uid(mag)}:1", "--db", db)
         assert code == 1 and mag in err
+        code, out, _ = cli(capsys, "history", liver, "--db", db)
+        assert code == 0 and f"cite revision N as {page_uid(liver)}:N" in out
         hits = cli_json(capsys, "search", "ultrasound", "--in", "body", "--db", db)["hits"]
         assert [h["revision_ref"] for h in hits] == [liver_refs[1]["revision_ref"]]
 

@@ -124,6 +124,14 @@ def test_diff_with_word_level_side_by_side(client):
         "from": "What Is the Treatment for Liver Calcification?", "to": "Treating Liver Calcification"
     }
     assert [e["key"] for e in d12["comments_edited"]] == ["post_1"]
+    # the same diff by the revisions' stable refs, as history lists them
+    refs = [r["ref"] for r in get_json(client, "/api/history", url=ARTICLE)["revisions"]]
+    by_ref = get_json(client, "/api/diff", url=ARTICLE, **{"from": refs[0], "to": refs[1]})
+    assert (by_ref["from"]["ref"], by_ref["to"]["ref"]) == (refs[0], refs[1])
+    assert by_ref["side_by_side"] == d12["side_by_side"]
+    other_uid = get_json(client, "/api/history", url=OTHER)["page_uid"]
+    refused = get_json(client, "/api/diff", 404, url=ARTICLE, **{"from": f"{other_uid}:1"})
+    assert OTHER in refused["error"] and "belongs to" in refused["error"]
 
 
 def test_comment_timeline(client):

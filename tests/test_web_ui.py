@@ -16,6 +16,7 @@ import httpx
 import lxml.html
 import pytest
 
+from storage.refs import page_uid
 from tests.web_fixtures import (  # noqa: F401 - fixtures
     ARTICLE,
     HOSTILE,
@@ -88,9 +89,12 @@ def test_ui_pages_render_the_article(client):
     ticks = page.xpath("//*[local-name()='a'][@class='tick-link']")
     assert len(ticks) == 5
     assert page.xpath("//*[local-name()='path'][@class='comments-line']")
+    uid = page_uid(ARTICLE)
+    assert page.xpath("//table//code[@class='ref']/text()") == [f"{uid}:1", f"{uid}:2", f"{uid}:3"]
 
     asof = lxml.html.document_fromstring(client.get(f"/page/as-of?url={ARTICLE}&at=2019-06-03T13:00:00Z").text)
     assert asof.xpath("string(//strong[@class='rev-no'])") == "2"
+    assert asof.xpath("string(//code[@class='ref'])") == f"{uid}:2"
     assert asof.xpath("string(//h2[@class='archived-title'])") == "Treating Liver Calcification"
     assert [t.strip() for t in asof.xpath("//ol[@class='comments']//p[@class='ctext']/text()")] == [
         "@alice-- agreed", "First! (edited)"
