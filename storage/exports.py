@@ -204,6 +204,7 @@ def _pages_of(s: Session, host: str | None, changed_since: datetime | None, want
             yield {
                 "url": p["url"],
                 "page": p["page"],
+                "page_uid": p["page_uid"],
                 "site": p["site"],
                 "revisions": p["revisions"],
                 "captures": p["captures"],
@@ -246,7 +247,8 @@ def comment_thread(
             "first_seen": c["first_seen"], "last_seen": c["last_seen"], "removed_at": c["removed_at"],
             "text": versions[-1]["text"] if versions else "", "versions": len(versions),
         })
-    return {"url": page.url, "page": page.id, "from": iso(start), "to": iso(end), "comments": out}
+    return {"url": page.url, "page": page.id, "page_uid": page.uid, "from": iso(start), "to": iso(end),
+            "comments": out}
 
 
 # ---- dataset rows ------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def list_pages(
     rows = s.execute(
         select(
             Page.id, Page.url, Site.host, Page.first_seen, Page.last_seen, Page.gone_at,
-            n_caps, n_revs, n_comments, title,
+            n_caps, n_revs, n_comments, title, Page.uid,
         )
         .join(Site, Site.id == Page.site_id)
         .where(*conds)
@@ -132,6 +132,7 @@ def list_pages(
     return total, [
         {
             "page": pid,
+            "page_uid": uid,
             "url": url,
             "site": host,
             "title": t,
@@ -142,7 +143,7 @@ def list_pages(
             "revisions": int(nr or 0),
             "comments": int(ncm or 0),
         }
-        for pid, url, host, first, last, gone_at, nc, nr, ncm, t in rows
+        for pid, url, host, first, last, gone_at, nc, nr, ncm, t, uid in rows
     ]
 
 

@@ -26,6 +26,7 @@ from pagetrail.demo_server import SiteServer
 from pagetrail.sample_site.content import DDT, LIVER, MAGNESIUM
 from parsers.records import Ad, Body, Metadata, ParsedPage
 from storage.exports import COLUMNS, export_rows
+from storage.refs import page_uid
 from storage.interface import CaptureIn
 
 OTHER = "health.example.org"
@@ -80,7 +81,9 @@ def check_pages(built: Built, capsys) -> None:
     by_url = {r["url"]: r for r in rows}
     assert set(by_url) == {built.liver, built.mag, built.ddt}
     liver = by_url[built.liver]
-    assert set(liver) >= {"url", "page", "site", "revisions", "first_capture", "last_capture", "title", "authors"}
+    assert set(liver) >= {"url", "page", "page_uid", "site", "revisions", "first_capture", "last_capture", "title",
+                          "authors"}
+    assert liver["page_uid"] == page_uid(built.liver)
     assert liver["site"] == built.host and by_url[built.ddt]["site"].startswith(OTHER + ":")
     assert liver["revisions"] == 2 and by_url[built.mag]["revisions"] == 1
     assert liver["title"] == LIVER.title and liver["authors"] == [LIVER.author]

@@ -96,6 +96,7 @@ SCHEMAS: dict[str, Any] = {
     "PageRow": _obj(
         {
             "page": {"type": "integer"},
+            "page_uid": _UID,
             "url": {"type": "string"},
             "site": {"type": "string"},
             "title": _NULL_STR,
