@@ -7,6 +7,9 @@ differently; the set of hits is the same for simple word queries.
 A hit's validity window: a revision's [first_seen, valid_to); a comment version's
 [first_seen, next version's first_seen or the comment's removal). `from_`/`to` keep hits whose
 window overlaps the range.
+
+Ranking is over the newest CANDIDATES documents that match (words and filters), newest by
+document id, i.e. the order they were stored; a query with fewer matches is ranked in full.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, bindparam, column, delete, func, or_, select, text
+from sqlalchemy import Integer, Select, bindparam, column, delete, func, literal_column, or_, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -113,25 +116,40 @@ def _with_windows(from_clause: Any) -> Any:
     )
 
 
+# ---- the candidates ranked ---------------------------------------------------------------------
+# Ranking reads every match: FTS5's bm25 decodes each match's positions and reads its length
+# (about 1 us a match), PostgreSQL's ts_rank fetches each matching row and its tsvector from the
+# heap (several us). A common word matches most documents (at 1M captures, ~500k documents,
+# "liver" matches ~400k of them): ranked in full it took 0.3 s (SQLite) to 1 s (PostgreSQL).
+# A search therefore ranks the newest CANDIDATES matches that pass its filters, found in
+# document id order without ranking (FTS5 walks its doclists backwards and stops; PostgreSQL
+# walks the primary key backwards, or for a rarer word takes its matches from the GIN index
+# and sorts their ids). Ids grow as documents are stored, so "newest" is storage order. A
+# query with at most CANDIDATES matches is ranked in full, exactly as before.
+CANDIDATES = 5_000
+
+_fts = table("search_fts", column("rowid", Integer))
+_BM25 = func.bm25(literal_column("search_fts"), literal_column("4.0"), literal_column("1.0"))  # title weighs 4
+
+
 @functools.lru_cache(maxsize=64)
 def _rank_statement(dialect: str, where: str, by_site: bool, by_from: bool, by_to: bool) -> Select[Any]:
-    """Step 1: (doc id, score) of the best `:limit` matches of `:q` that pass the filters, best
-    first; ties by page, then document (the order hits have always had)."""
+    """Step 1: (doc id, score) of the best `:limit` of the newest `:candidates` matches of `:q`
+    that pass the filters, best first; ties by page, then document (the order hits have always
+    had)."""
     if dialect == "sqlite":
-        fts = text(
-            "SELECT rowid AS doc_id, bm25(search_fts, 4.0, 1.0) AS score "
-            "FROM search_fts WHERE search_fts MATCH :q"
-        ).columns(column("doc_id", Integer), column("score", Float)).subquery("f")
-        frm: Any = fts.join(_doc, _doc.c.id == fts.c.doc_id)
-        score, order = fts.c.score, fts.c.score.asc()  # bm25: lower is better
-        conds: list[Any] = []
+        # bm25() is computed in the query that scans search_fts, for the rows that query
+        # returns: the newest candidates only, as FTS5 gives rowids in descending order and
+        # the LIMIT stops the scan (EXPLAIN QUERY PLAN: no temp B-tree for the inner ORDER BY).
+        frm: Any = _fts.join(_doc, _doc.c.id == _fts.c.rowid)
+        conds: list[Any] = [text("search_fts MATCH :q")]
+        newest, extra = _fts.c.rowid, [_BM25.label("score")]
     else:
-        # search_doc.tsv: the generated tsvector column of migration 0002 (not in the model)
-        tsq = func.websearch_to_tsquery("english", bindparam("q"))
-        score = func.ts_rank(text("search_doc.tsv"), tsq).label("score")
+        # search_doc.tsv: the generated tsvector column of migration 0002 (not in the model);
+        # ts_rank runs in the outer query, on the candidates only
         frm = _doc
-        order = score.desc()
         conds = [text("search_doc.tsv @@ websearch_to_tsquery('english', :q)")]
+        newest, extra = _doc.c.id, [literal_column("search_doc.tsv").label("tsv")]
     if by_from or by_to:
         frm = _with_windows(frm)
     if by_site:
@@ -146,18 +164,31 @@ def _rank_statement(dialect: str, where: str, by_site: bool, by_from: bool, by_t
         conds.append(_VALID_FROM <= bindparam("to", type_=UTCDateTime()))
     if by_from:
         conds.append(or_(_VALID_TO.is_(None), _VALID_TO > bindparam("from_", type_=UTCDateTime())))
-    return (
-        select(_doc.c.id, score)
+    candidates = (
+        select(newest.label("doc_id"), _doc.c.page_id, *extra)
         .select_from(frm)
         .where(*conds)
-        .order_by(order, _doc.c.page_id, _doc.c.id)
+        .order_by(newest.desc())
+        .limit(bindparam("candidates", type_=Integer()))
+        .subquery("c")
+    )
+    if dialect == "sqlite":
+        score, order = candidates.c.score, candidates.c.score.asc()  # bm25: lower is better
+    else:
+        score = func.ts_rank(candidates.c.tsv, func.websearch_to_tsquery("english", bindparam("q"))).label("score")
+        order = score.desc()
+    return (
+        select(candidates.c.doc_id, score)
+        .order_by(order, candidates.c.page_id, candidates.c.doc_id)
         .limit(bindparam("limit", type_=Integer()))
     )
 
 
 _SQLITE_BEST = text(
-    "SELECT rowid, bm25(search_fts, 4.0, 1.0) AS score FROM search_fts WHERE search_fts MATCH :q "
-    "ORDER BY score LIMIT :n"
+    "SELECT doc_id, score FROM ("
+    "SELECT rowid AS doc_id, bm25(search_fts, 4.0, 1.0) AS score FROM search_fts WHERE search_fts MATCH :q "
+    "ORDER BY rowid DESC LIMIT :candidates"
+    ") ORDER BY score LIMIT :n"
 )
 _PAGES_OF = select(_doc.c.id, _doc.c.page_id).where(_doc.c.id.in_(bindparam("ids", expanding=True)))
 # Matches read beyond the limit, so that a tie at the cut can be settled: bm25 ties are common
@@ -167,13 +198,14 @@ _TIE_MARGIN = 200
 
 def _sqlite_best(conn: Connection, q: str, limit: int) -> list[tuple[int, float]] | None:
     """Step 1 of an unfiltered SQLite search from the full-text index alone: the `limit` best
-    matches without looking up every match's page (a third of a common word's ranking time).
+    of the newest CANDIDATES matches without looking up every candidate's page (a third of a common word's ranking time).
     Ties are ordered by page: when the score at the cut is shared by matches beyond it, the
     pages of those tied matches decide (read for them only). None when the tie runs past the
     matches read (the caller then runs the joined ranking)."""
     if limit <= 0:
         return []
-    rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, {"q": q, "n": limit + _TIE_MARGIN})]
+    params = {"q": q, "n": limit + _TIE_MARGIN, "candidates": CANDIDATES}
+    rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, params)]
     if len(rows) <= limit:
         return rows  # every match
     cut = rows[limit - 1][1]
@@ -221,9 +253,10 @@ def search(
     where: str = "all",  # "body" | "comments" | "all"
     limit: int = 50,
 ) -> list[Hit]:
-    """The best `limit` hits for `query`, best first (ties by page, then document), each with a
-    snippet that highlights the query's words. `from_`/`to` keep hits whose validity window
-    overlaps the range."""
+    """The best `limit` hits for `query` among its newest CANDIDATES matches (all of them when
+    fewer match), best first (ties by page, then document), each with a snippet that highlights
+    the query's words. `from_`/`to` keep hits whose validity window overlaps the range; the
+    filters apply before the candidates are counted."""
     if where not in ("body", "comments", "all"):
         raise BadQuery("--in takes body, comments or all")
     dialect = s.get_bind().dialect.name
@@ -233,7 +266,7 @@ def search(
         if not _WORD.search(query):
             raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
         q = query
-    params: dict[str, Any] = {"q": q, "limit": limit}
+    params: dict[str, Any] = {"q": q, "limit": limit, "candidates": CANDIDATES}
     if site:
         params.update(host=site.lower(), host_port=site.lower() + ":%")
     if from_ is not None:

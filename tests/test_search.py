@@ -169,3 +169,43 @@ def test_equal_scores_are_ordered_by_page_also_across_the_limit(archive, monkeyp
         assert [h.page for h in every] == sorted(h.page for h in every) and len(every) == 5
         for limit in (1, 2, 4):
             assert [h.page for h in search.search(s, "copper", limit=limit)] == [h.page for h in every[:limit]]
+
+
+# ---- a common word: ranked among its newest matches --------------------------------------------
+
+def test_a_common_word_is_ranked_among_its_newest_matches(archive, monkeypatch):
+    """With more matches than search.CANDIDATES, the hits are the best-ranked of the newest
+    CANDIDATES matches that pass the filters (newest: stored last), in the order the full
+    ranking gives them; the older, better matches are not ranked. A filter applies before the
+    candidates are counted. With no more matches than CANDIDATES every match is ranked."""
+    filler = " ".join(f"word{i}" for i in range(20))
+    for n in range(1, 7):  # older pages mention zinc more often: they rank higher
+        archive.store_capture(
+            CaptureIn(requested_url=_page_url(n), fetched_at=T0 + timedelta(days=n), status=200, payload=b"x"),
+            parsed(_page_url(n), f"Page {n}", [" ".join(["zinc"] * (7 - n)) + f" marker{n} {filler}"]),
+        )
+    archive.store_capture(  # the newest matching document: a comment
+        CaptureIn(requested_url=_page_url(7), fetched_at=T0 + timedelta(days=7), status=200, payload=b"x"),
+        parsed(_page_url(7), "Page 7", [f"marker7 {filler}"], comments=[(1, "ann", "Zinc, once.")]),
+    )
+
+    def key(h):
+        return (h.url, h.kind)
+
+    with archive.sessions() as s:
+        every = search.search(s, "zinc")  # 7 matches, CANDIDATES is far above: all ranked
+        bodies = search.search(s, "zinc", where="body")
+        assert len(every) == 7 and key(every[0]) == (_page_url(1), "revision")
+        monkeypatch.setattr(search, "CANDIDATES", 3)
+        newest = {(_page_url(7), "comment"), (_page_url(6), "revision"), (_page_url(5), "revision")}
+        assert [key(h) for h in search.search(s, "zinc")] == [key(h) for h in every if key(h) in newest]
+        assert [key(h) for h in search.search(s, "zinc", limit=2)] == [key(h) for h in every if key(h) in newest][:2]
+        # --in body: the newest three revisions (the comment does not count)
+        newest_bodies = {(_page_url(n), "revision") for n in (4, 5, 6)}
+        assert [key(h) for h in search.search(s, "zinc", where="body")] == [
+            key(h) for h in bodies if key(h) in newest_bodies]
+        # --to before the newest documents: the three newest of those it keeps
+        older = {(_page_url(n), "revision") for n in (1, 2, 3)}
+        assert {key(h) for h in search.search(s, "zinc", to=T0 + timedelta(days=3, hours=1))} == older
+        monkeypatch.setattr(search, "CANDIDATES", 7)  # exactly as many as match: all ranked
+        assert [key(h) for h in search.search(s, "zinc")] == [key(h) for h in every]
