@@ -14,10 +14,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.fetcher import Fetcher, FetchResult
 from crawler.netpolicy import PolicyRefused
@@ -29,6 +29,7 @@ from parsers.urls import InvalidURL, host_of, normalize_url
 from crawler.scope import Scope
 from storage.interface import ArchiveWriter, CaptureIn, FrontierDone, FrontierStore, Leased, StoredCapture
 
+T = TypeVar("T")
 ParseFn = Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]
 # Responses worth parsing; anything else is archived as bytes only.
 PARSEABLE_TYPES = ("html", "xml", "text/plain")
@@ -115,8 +116,18 @@ class Crawl:
         per_host: int = 1,
         parse_executor: Executor | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        archive_threads: int = 4,
     ) -> None:
         self.settings = settings
+        # Threads that call the archive. 1 (SQLite: one writer at a time anyway) sends every
+        # call, stores included, through one thread in order: calls from several threads
+        # would only queue on the database's write lock, whose busy handler sleeps up to
+        # 100 ms per retry (seconds of convoy at a crawl's start). Otherwise the writer gets a
+        # thread of its own and the frontier calls (leases, host claims) `archive_threads`
+        # more, so they never wait behind a store.
+        self.archive_threads = max(1, archive_threads)
+        self._archive_pool: ThreadPoolExecutor | None = None
+        self._writer_pool: ThreadPoolExecutor | None = None
         self.writer = writer
         self.parse = parse
         self.concurrency = max(1, concurrency)
@@ -133,6 +144,21 @@ class Crawl:
         self.run_id: int | None = None
         self._store_queue: asyncio.Queue[tuple[CaptureIn, ParsedPage | None, dict[str, Any], asyncio.Future[StoredCapture]] | None]
 
+    def _open_pools(self) -> None:
+        self._archive_pool = ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")
+        self._writer_pool = (self._archive_pool if self.archive_threads == 1
+                             else ThreadPoolExecutor(1, thread_name_prefix="archive-writer"))
+
+    def _close_pools(self) -> None:
+        for pool in {self._archive_pool, self._writer_pool}:
+            if pool is not None:
+                pool.shutdown(wait=False)  # every call was awaited: nothing is left running
+
+    async def _archive(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Call the archive in one of the crawl's archive threads (blocking database I/O)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._archive_pool, functools.partial(fn, *args, **kwargs))
+
     async def _writer_task(self) -> None:
         while True:
             item = await self._store_queue.get()
@@ -140,7 +166,8 @@ class Crawl:
                 return
             capture, parsed, extra, done = item
             try:
-                stored = await asyncio.to_thread(functools.partial(self.writer.store_capture, capture, parsed, **extra))
+                stored = await asyncio.get_running_loop().run_in_executor(
+                    self._writer_pool, functools.partial(self.writer.store_capture, capture, parsed, **extra))
             except BaseException as exc:  # surfaced to the fetch that produced it
                 if not done.cancelled():  # that fetch's task may be cancelled already (a stop)
                     done.set_exception(exc)
@@ -166,9 +193,21 @@ class Crawl:
 
     async def fetch_one(self, fetcher: Fetcher, robots: Robots, url: str,
                         conditional: dict[str, str] | None = None,
-                        max_hold: float | None = None) -> tuple[CaptureIn, ParsedPage | None]:
+                        max_hold: float | None = None,
+                        on_fetched: Callable[[], None] | None = None) -> tuple[CaptureIn, ParsedPage | None]:
         """Robots, politeness, fetch and parse one URL (no storing). max_hold: raise
-        HostHeldOff rather than wait out a longer Retry-After of the host."""
+        HostHeldOff rather than wait out a longer Retry-After of the host. on_fetched: called
+        once the request is over and the host released (before parsing), so the caller can
+        take on the next URL while this one is parsed and stored."""
+        try:
+            return await self._fetch_one(fetcher, robots, url, conditional, max_hold, on_fetched)
+        finally:
+            if on_fetched is not None:
+                on_fetched()  # idempotent: also after an early return or an error
+
+    async def _fetch_one(self, fetcher: Fetcher, robots: Robots, url: str, conditional: dict[str, str] | None,
+                         max_hold: float | None,
+                         on_fetched: Callable[[], None] | None) -> tuple[CaptureIn, ParsedPage | None]:
         try:  # a host we may not contact at all is reported as such, not as a robots.txt failure
             await fetcher.policy.target(url)
         except PolicyRefused as exc:
@@ -190,12 +229,14 @@ class Crawl:
                     result = await fetcher.fetch(url, conditional=conditional)
             finally:
                 if shared:
-                    await asyncio.to_thread(self.store_.host_done, host, delay)  # type: ignore[attr-defined]
+                    await self._shared_done(host, delay)  # type: ignore[attr-defined]
         cap = result.capture
         if cap.status in (429, 503):
             wait = retry_after_seconds(cap.header("retry-after"), datetime.now(timezone.utc))
             if wait is not None:
                 self.slots.hold_off(host, time.monotonic() + wait)
+        if on_fetched is not None:
+            on_fetched()
         parsed = await self._parse(result)
         return cap, parsed
 
@@ -213,6 +254,13 @@ class Crawl:
             self.stats[key[stored.outcome]] += 1
 
     async def run(self, urls: list[str], run_kind: str = "crawl") -> CrawlReport:
+        self._open_pools()
+        try:
+            return await self._run(urls, run_kind)
+        finally:
+            self._close_pools()
+
+    async def _run(self, urls: list[str], run_kind: str) -> CrawlReport:
         t0 = time.monotonic()
         report = CrawlReport(run_id=None)
         normalized: list[str] = []
@@ -222,7 +270,7 @@ class Crawl:
             except InvalidURL as exc:
                 report.items.append(UrlOutcome(u, "invalid_url", error_message=str(exc)))
         normalized = list(dict.fromkeys(normalized))
-        self.run_id = await asyncio.to_thread(self.writer.start_run, run_kind, normalized)
+        self.run_id = await self._archive(self.writer.start_run, run_kind, normalized)
         report.run_id = self.run_id
         self._store_queue = asyncio.Queue()
         writer = asyncio.create_task(self._writer_task())
@@ -251,7 +299,7 @@ class Crawl:
             await writer
             report.stats = dict(self.stats)
             report.seconds = time.monotonic() - t0
-            await asyncio.to_thread(self.writer.finish_run, self.run_id, report.stats, status)
+            await self._archive(self.writer.finish_run, self.run_id, report.stats, status)
         return report
 
 
@@ -315,21 +363,77 @@ class FrontierCrawl(Crawl):
         # Several workers (processes, machines) on one archive: the per-host delay is claimed in
         # the database, so it holds across all of them.
         self.shared_politeness = shared_politeness
+        # Everything leased and not yet stored (fetched pages waiting for the parser or the
+        # writer included): bounds memory and leases when parsing and storing fall behind.
+        self.backlog = self.backlog_for(self.concurrency)
+        # Hosts this worker keeps between its own requests: host -> (claim token, end of the
+        # last response or None while one is in flight, delay).
+        self._held: dict[str, tuple[datetime, datetime | None, float]] = {}
+        self.lease_batch = max(1, self.concurrency // 2)
+        self._prestarted = False
+
+    @staticmethod
+    def backlog_for(concurrency: int) -> int:
+        """Leases a crawl holds at most: the URLs before or in their fetch (2 x concurrency)
+        and fetched pages waiting to be parsed and stored, room for a few seconds of fetching
+        while the writer catches up (a crawl's first stores are its slowest). A worker that
+        dies loses the fetches of at most this many URLs (fetched again once their leases
+        expire)."""
+        return 8 * max(1, concurrency)
+
+    def _prestart_parsing(self) -> None:
+        """Start the parse executor's processes now, in the background, if it has any: a long
+        crawl would otherwise start them at its 33rd page and stall for their start-up."""
+        self._prestarted = True
+        prestart = getattr(self.parse_executor, "prestart", None)
+        if prestart is not None:
+            prestart(self.parse)
 
     async def _shared_slot(self, host: str, delay: float) -> None:
         # The archive keeps a host closed while a request to it is in flight (until host_done,
         # or until the hold runs out if that worker died) and then for the delay. A running
         # delay is waited out; when another worker's request will end is unknown, so ask again
         # soon, backing off (waiting out the whole hold left each waiter idle for seconds).
+        # A host this worker kept from its previous request (its token) opens at once: the
+        # delay since that request was kept here, by self.slots.
         step = 0.05
         while True:
-            again = await asyncio.to_thread(self.store_.claim_host, host)
-            if again is None:
+            held = self._held.get(host)
+            token, again = await self._archive(self.store_.claim_host_held, host, held[0] if held else None)
+            if token is not None:
+                self._held[host] = (token, None, delay)
                 return
+            self._held.pop(host, None)  # the token no longer opens the host: it is void
+            assert again is not None
             wait = (again - datetime.now(timezone.utc)).total_seconds()
             if wait > delay + 0.05:  # in flight elsewhere: the hold is longer than the delay
                 wait, step = min(wait, step), min(step * 2, 1.0)
-            await asyncio.sleep(min(max(wait, 0.01), 5.0))
+            await asyncio.sleep(min(max(wait, 0.005), 5.0))
+
+    async def _shared_done(self, host: str, delay: float) -> None:
+        """The response ended. When more of this worker's URLs wait for the host, keep it (the
+        next claim passes the token: no round trip to reopen the host and none to claim it
+        against other workers); else reopen it `delay` after this response's end."""
+        ended = datetime.now(timezone.utc)
+        held = self._held.get(host)
+        if held is None:
+            return
+        if self.slots.queued(host) > 1:  # this request still counts there
+            self._held[host] = (held[0], ended, delay)
+            return
+        del self._held[host]
+        await self._archive(self.store_.host_done, host, delay, ended_at=ended, token=held[0])
+
+    async def _release_hosts(self, idle_only: bool) -> None:
+        """Reopen hosts kept for URLs that no longer wait for them (given up, parked, a stop):
+        otherwise the host stays closed to other workers until the hold runs out."""
+        for host, (token, ended, delay) in list(self._held.items()):
+            if idle_only and (ended is None or self.slots.queued(host) > 0):
+                continue  # a request in flight ends with _shared_done
+            ended = ended or datetime.now(timezone.utc)  # stopping: a request cancelled mid-way
+            if self._held.get(host, (None,))[0] is token:
+                del self._held[host]
+                await self._archive(self.store_.host_done, host, delay, ended_at=ended, token=token)
 
     def _policy(self, job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
         if self.job_policy is None:
@@ -373,16 +477,17 @@ class FrontierCrawl(Crawl):
                 out.append((url, depth, -float(depth)))  # shallower first
         return out
 
-    async def _process(self, fetcher: Fetcher, robots: Robots, item: Leased, report: CrawlReport) -> None:
+    async def _process(self, fetcher: Fetcher, robots: Robots, item: Leased, report: CrawlReport,
+                       on_fetched: Callable[[], None] | None = None) -> None:
         conditional = {"etag": item.etag or "", "last_modified": item.last_modified or ""}
         try:
             cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional,
-                                               max_hold=self.retry.park_beyond)
+                                               max_hold=self.retry.park_beyond, on_fetched=on_fetched)
         except HostHeldOff as held:
             # The host asked us to stay away (Retry-After) longer than a one-shot crawl waits
             # (before this URL's turn, or while it waited in line): park it without a request.
             done = FrontierDone(item.id, self.owner, "host_backoff", None, failed=True, park=True)
-            await asyncio.to_thread(self.store_.finish_entry, done)
+            await self._archive(self.store_.finish_entry, done)
             report.items.append(UrlOutcome(item.url, "parked", error_kind="host_backoff", parked=True,
                                            error_message=str(held)))
             self.stats["parked"] += 1
@@ -407,14 +512,22 @@ class FrontierCrawl(Crawl):
                       run_kind: str = "crawl", seeds: list[str] | None = None) -> CrawlReport:
         """Lease, fetch, store until the job has nothing left (one_shot) or `stop` is set.
         Seeds are queued for the job again (due now) at the start of the run."""
+        self._open_pools()
+        try:
+            return await self._run_job(job_id, one_shot=one_shot, stop=stop, run_kind=run_kind, seeds=seeds)
+        finally:
+            self._close_pools()
+
+    async def _run_job(self, job_id: int | None, *, one_shot: bool, stop: asyncio.Event | None,
+                       run_kind: str, seeds: list[str] | None) -> CrawlReport:
         t0 = time.monotonic()
         report = CrawlReport(run_id=None)
         stop = stop or asyncio.Event()
-        self.run_id = await asyncio.to_thread(self.writer.start_run, run_kind, seeds or [])
+        self.run_id = await self._archive(self.writer.start_run, run_kind, seeds or [])
         report.run_id = self.run_id
         if seeds and job_id is not None:
-            await asyncio.to_thread(functools.partial(
-                self.store_.enqueue, job_id, [(u, 0, 1.0) for u in seeds], force=True, run_id=self.run_id))
+            await self._archive(self.store_.enqueue, job_id, [(u, 0, 1.0) for u in seeds], force=True,
+                              run_id=self.run_id)
         self._store_queue = asyncio.Queue()
         writer = asyncio.create_task(self._writer_task())
         in_flight: dict[asyncio.Task[None], Leased] = {}
@@ -428,38 +541,77 @@ class FrontierCrawl(Crawl):
                 await asyncio.sleep(renew_every)
                 ids = [i.id for i in in_flight.values()]
                 if ids:
-                    await asyncio.to_thread(self.store_.renew, self.owner, ids)
+                    await self._archive(self.store_.renew, self.owner, ids)
+                if self.shared_politeness:
+                    await self._release_hosts(idle_only=True)
 
         renewer = asyncio.create_task(renew_leases())
+        # Two bounds. `self.tasks` URLs may be before or in their fetch (waiting for a host's
+        # delay included); a URL whose fetch is over no longer counts there, so the next URL is
+        # leased while this one is parsed and stored (tying the lease to the store left hosts
+        # idle for seconds behind a slow store or a parse pool starting). `self.backlog` bounds
+        # everything not yet stored: if parsing and storing fall behind, fetching waits.
+        fetching = 0
+        wake = asyncio.Event()
+        drained_at = -1e9  # monotonic: when a lease last found fewer due URLs than asked for
+
+        def fetched_once() -> Callable[[], None]:
+            called = False
+
+            def fetched() -> None:
+                nonlocal called, fetching
+                if not called:
+                    called = True
+                    fetching -= 1
+                    wake.set()
+
+            return fetched
+
         try:
             async with Fetcher(self.settings) as fetcher:
-                robots = Robots(fetcher, store=self.store_)
+                robots = Robots(fetcher, store=self.store_, call=self._archive)
                 while not stop.is_set():
-                    room = self.tasks - len(in_flight)
-                    leased = []
-                    if room > 0:
-                        leased = await asyncio.to_thread(self.store_.lease, self.owner, room, job_id=job_id)
+                    room = min(self.tasks - fetching, self.backlog - len(in_flight))
+                    # Lease in batches (a transaction per fetch would cost more than it saves),
+                    # and after a lease came back short, not again before the poll interval
+                    # (nothing was due; links found meanwhile wait that long at most).
+                    want = room >= self.lease_batch or (room > 0 and fetching < self.lease_batch)
+                    if want and (not in_flight or time.monotonic() - drained_at >= self.poll):
+                        leased = await self._archive(self.store_.lease, self.owner, room, job_id=job_id)
+                        if len(leased) < room:
+                            drained_at = time.monotonic()
+                        if leased and not self._prestarted and len(in_flight) + len(leased) >= self.tasks:
+                            self._prestart_parsing()  # a long crawl: start the parse processes now
                         for item in leased:
-                            task = asyncio.create_task(self._process(fetcher, robots, item, report))
+                            fetching += 1
+                            task = asyncio.create_task(self._process(fetcher, robots, item, report,
+                                                                     fetched_once()))
+                            task.add_done_callback(lambda _t: wake.set())
                             in_flight[task] = item
                     if not in_flight:
                         if one_shot and job_id is not None:
                             due_only = self._policy(job_id)[1] is not None  # a scheduled job's run
-                            left = await asyncio.to_thread(functools.partial(
-                                self.store_.unfinished, job_id, due_only=due_only))
+                            left = await self._archive(self.store_.unfinished, job_id, due_only=due_only)
                             if left == 0:
                                 break
+                        drained_at = -1e9  # idle: the next pass leases at once
                         try:
                             await asyncio.wait_for(stop.wait(), self.poll)
                         except TimeoutError:
                             pass
                         continue
-                    done, _ = await asyncio.wait(in_flight, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
+                    wake.clear()
+                    if not any(t.done() for t in in_flight):
+                        try:
+                            await asyncio.wait_for(wake.wait(), self.poll)
+                        except TimeoutError:
+                            pass
+                    for task in [t for t in in_flight if t.done()]:
                         in_flight.pop(task)
                         task.result()  # a storing error is a bug: surface it
                 if in_flight:  # stopping: let fetches under way finish and be stored
                     await asyncio.gather(*in_flight)
+                await robots.flush()
             status = "finished" if not stop.is_set() or one_shot else "stopped"
         finally:
             renewer.cancel()
@@ -467,10 +619,12 @@ class FrontierCrawl(Crawl):
                 task.cancel()
             await self._store_queue.put(None)
             await writer
-            await asyncio.to_thread(self.store_.release, self.owner)  # anything not stored goes back
+            if self.shared_politeness:
+                await self._release_hosts(idle_only=False)
+            await self._archive(self.store_.release, self.owner)  # anything not stored goes back
             report.stats = dict(self.stats)
             report.seconds = time.monotonic() - t0
-            await asyncio.to_thread(self.writer.finish_run, self.run_id, report.stats, status)
+            await self._archive(self.writer.finish_run, self.run_id, report.stats, status)
         return report
 
 

@@ -35,6 +35,32 @@ class ParsePool(Executor):
         self._procs: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self.submitted = 0
+        # Set once prestarted pool processes have all answered: pages go to them from then on.
+        self._ready = threading.Event()
+        self._warming = False
+
+    def prestart(self, parse: object = None) -> None:
+        """Start the pool processes now, in the background (a crawl that knows it is long):
+        pages keep going to threads until every process has started and imported the parser,
+        then to the processes, whatever the warmup count. Starting them at the first page
+        past the warmup instead stalls the crawl for their start-up (a second or more of
+        imports per process, on the cores the crawl needs). `parse`: the parse callable, sent
+        along so each process also imports what unpickling it needs."""
+        if self.processes <= 0 or self._warming or self._ready.is_set():
+            return
+        self._warming = True
+        pool = self._pool()
+        pending = [pool.submit(_warm, parse) for _ in range(self.processes)]
+        left = [len(pending)]
+
+        def one_done(_f: Future) -> None:
+            with self._lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    self._ready.set()
+
+        for f in pending:
+            f.add_done_callback(one_done)  # a failed start counts too: the relay copes with it
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -46,7 +72,9 @@ class ParsePool(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
         self.submitted += 1
-        if self.processes <= 0 or self.submitted <= self.warmup:
+        if self._ready.is_set():
+            pass  # prestarted and up: to the processes
+        elif self.processes <= 0 or self._warming or self.submitted <= self.warmup:
             return self._threads.submit(fn, *args, **kwargs)
         pool = self._pool()
         outer: Future = Future()
@@ -74,6 +102,14 @@ class ParsePool(Executor):
         self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
         if self._procs is not None:
             self._procs.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _warm(parse: object) -> int:
+    """In a pool process, once: import the parser (and, by unpickling `parse`, its module)."""
+    import parsers  # noqa: F401
+
+    del parse
+    return os.getpid()
 
 
 def _exit_with(parent: int) -> None:

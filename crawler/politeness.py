@@ -29,6 +29,11 @@ class HostSlots:
         self._next_start: dict[str, float] = {}  # monotonic: politeness delay
         self._hold: dict[str, float] = {}  # monotonic: Retry-After, back-off
         self._last_took: dict[str, float] = {}  # seconds the host's last response took
+        self._queued: dict[str, int] = {}  # requests of this process waiting for a host or in flight
+
+    def queued(self, host: str) -> int:
+        """Requests of this process to `host` waiting for their turn or in flight."""
+        return self._queued.get(host, 0)
 
     def hold_off(self, host: str, until: float) -> None:
         """Keep the host closed until a monotonic time (Retry-After, back-off)."""
@@ -45,6 +50,15 @@ class HostSlots:
         if host not in self._sems:
             self._sems[host] = asyncio.Semaphore(self.per_host)
             self._gates[host] = asyncio.Lock()
+        self._queued[host] = self._queued.get(host, 0) + 1
+        try:
+            async with self._slot(host, delay, max_hold):
+                yield
+        finally:
+            self._queued[host] -= 1
+
+    @asynccontextmanager
+    async def _slot(self, host: str, delay: float, max_hold: float | None) -> AsyncIterator[None]:
         async with self._sems[host]:
             async with self._gates[host]:  # starts to one host are spaced one at a time
                 while True:

@@ -13,16 +13,20 @@ answer instead of asking every host again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from protego import Protego
 
 from crawler.fetcher import Fetcher
 from parsers.urls import host_of
+
+log = logging.getLogger("pagetrail.robots")
 
 
 class RobotsStore(Protocol):
@@ -49,12 +53,17 @@ class _Entry:
 
 
 class Robots:
-    def __init__(self, fetcher: Fetcher, store: RobotsStore | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, store: RobotsStore | None = None,
+                 call: Callable[..., Awaitable[Any]] | None = None) -> None:
+        """call: how to run the store's blocking methods (the crawl's archive threads);
+        asyncio.to_thread by default."""
         self.fetcher = fetcher
+        self._call = call or asyncio.to_thread
         self.settings = fetcher.settings
         self.store = store
         self._cache: dict[str, _Entry] = {}
         self._asking: dict[str, asyncio.Lock] = {}  # one robots.txt request per origin at a time
+        self._saving: set[asyncio.Task[Any]] = set()  # answers being shared through the store
 
     @staticmethod
     def origin(url: str) -> str:
@@ -86,7 +95,7 @@ class Robots:
         now = time.monotonic()
         host = host_of(url)
         if self.store is not None:
-            saved = await asyncio.to_thread(self.store.robots_cached, host)
+            saved = await self._call(self.store.robots_cached, host)
             if saved is not None:
                 status, body, expires_at = saved
                 left = (expires_at - datetime.now(timezone.utc)).total_seconds()
@@ -108,9 +117,28 @@ class Robots:
         if self.store is not None:
             delay = entry.rules.crawl_delay(self.settings.user_agent) if entry.rules is not None else None
             expires_at = datetime.now(timezone.utc) + timedelta(seconds=ttl)
-            await asyncio.to_thread(self.store.save_robots, host, status, body, expires_at,
-                                    float(delay) if delay is not None else None)
+            # Shared in the background: this worker has the answer already, and the URL that
+            # asked should not wait behind the archive's writer (on SQLite, the write lock a
+            # capture's transaction holds) to be fetched.
+            task = asyncio.create_task(self._call(
+                self._save, host, status, body, expires_at, float(delay) if delay is not None else None))
+            self._saving.add(task)
+            task.add_done_callback(self._saving.discard)
         return entry
+
+    def _save(self, host: str, status: int | None, body: str | None, expires_at: datetime,
+              crawl_delay: float | None) -> None:
+        assert self.store is not None
+        try:
+            self.store.save_robots(host, status, body, expires_at, crawl_delay)
+        except Exception as exc:  # noqa: BLE001 - only sharing is lost: other workers ask the host themselves
+            log.warning("could not share the robots.txt answer of %s (%s); other workers will ask it again",
+                        host, exc)
+
+    async def flush(self) -> None:
+        """Wait for answers still being shared (the end of a crawl)."""
+        if self._saving:
+            await asyncio.gather(*self._saving, return_exceptions=True)
 
     async def check(self, url: str) -> RobotsAnswer:
         if not self.settings.obey_robots:

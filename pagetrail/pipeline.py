@@ -88,6 +88,12 @@ def parse_pool(settings: Settings) -> "ParsePool":
     return ParsePool(settings.parse_processes)
 
 
+def archive_threads(archive: Archive) -> int:
+    """Threads a crawl calls the archive from: one on SQLite (a single writer: calls from more
+    threads only queue on its lock), several on PostgreSQL (host claims never wait behind a store)."""
+    return 1 if archive.engine.dialect.name == "sqlite" else 4
+
+
 def _choose(profiles: dict[str, "Profile"], url: str, content: bytes, headers: dict[str, str]) -> "Profile | str":
     from parsers.htmlload import decode_body, parse_html
     from parsers.profiles import choose_profile
@@ -140,6 +146,7 @@ def crawl(
         concurrency=settings.concurrency,
         per_host=settings.per_host,
         on_event=on_event,
+        archive_threads=archive_threads(archive),
     )
     try:
         return run_async(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))

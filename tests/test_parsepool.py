@@ -44,3 +44,25 @@ def test_a_page_parses_the_same_in_a_pool_process():
         assert pool.submit(parse, *args).result(timeout=60) == parse(*args)
     finally:
         pool.shutdown()
+
+
+def test_prestart_sends_pages_to_processes_once_they_are_up_whatever_the_warmup():
+    me = os.getpid()
+    pool = ParsePool(1, warmup=1000)
+    try:
+        assert pool.submit(whose, me).result(timeout=60) == me  # not prestarted: threads first
+        pool.prestart(PageParser(None))
+        assert pool._ready.wait(60), "the prestarted pool process never answered"
+        assert pool.submit(whose, me).result(timeout=60) != me  # long before 1000 pages
+    finally:
+        pool.shutdown()
+
+
+def test_prestart_without_processes_keeps_threads():
+    me = os.getpid()
+    pool = ParsePool(0)
+    try:
+        pool.prestart()
+        assert pool.submit(whose, me).result(timeout=60) == me
+    finally:
+        pool.shutdown()
