@@ -79,11 +79,11 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
         else:
             chosen = choose_profile(url, tree, available)
     if chosen is None:
-        page = extract_generic(tree, url, fetched_at, raw_text=text)
+        page = extract_generic(tree, url, fetched_at, date_search=True)
     else:
         page, missing = apply_profile(chosen, tree, url, fetched_at)
         if missing:
-            generic = extract_generic(tree, url, fetched_at, raw_text=text)
+            generic = extract_generic(tree, url, fetched_at, date_search=True)
             generic.degraded = True
             generic.profile_hash = chosen.hash
             generic.failed_profile = chosen.name
@@ -111,7 +111,10 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
             continue
         if "nofollow" in (a.get("rel") or "").lower().split():
             continue
-        absolute = urljoin(base, href).split("#", 1)[0]
+        if href.startswith(("http://", "https://")) and "/." not in href and " " not in href:
+            absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
+        else:
+            absolute = urljoin(base, href).split("#", 1)[0]
         if absolute.startswith(("http://", "https://")):
             out.setdefault(absolute, None)
     return list(out)

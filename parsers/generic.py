@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import bisect
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
+from lxml import etree
 
 from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
-from parsers.textutil import SKIP_TAGS, block_texts, fold_ws, inline_text, is_hidden, to_iso_date
+from parsers.textutil import SKIP_TAGS, block_texts, fold_ws, inline_text, is_hidden, text_of, to_iso_date
 from parsers.version import PARSER_VERSION
 
 ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "webpage", "report",
@@ -58,6 +61,75 @@ _CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be t
 
 def _attrs(el: lxml.html.HtmlElement) -> str:
     return f"{el.get('class') or ''} {el.get('id') or ''} {el.get('role') or ''}"
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _has(pattern: re.Pattern[str], names: str) -> bool:
+    """pattern.search(names), remembered: the same class and id strings come back on element
+    after element (and page after page of one site), and these patterns are long alternations."""
+    return pattern.search(names) is not None
+
+
+_XPATHS: dict[str, etree.XPath] = {}
+
+
+def _xpath(expr: str) -> etree.XPath:
+    """A compiled XPath, kept: compiling is most of a small query's cost."""
+    compiled = _XPATHS.get(expr)
+    if compiled is None:
+        compiled = _XPATHS[expr] = etree.XPath(expr)
+    return compiled
+
+
+class _Names:
+    """The class, id and role of every element that has one (and every <ins> and <iframe>),
+    found in one walk of the tree and shared by the finders that go by names (ads, comment
+    items, comment sections). Each of their patterns is then searched once over all the names,
+    one line per element (in C), instead of once per element from Python."""
+
+    def __init__(self, tree: lxml.html.HtmlElement) -> None:
+        self.elements: list[lxml.html.HtmlElement] = []  # document order
+        lines: dict[str, list[str]] = {"all": [], "class": [], "id": []}
+        for el in tree.iter():
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            cls, eid, role = el.get("class"), el.get("id"), el.get("role")
+            if cls is None and eid is None and role is None and tag not in ("ins", "iframe"):
+                continue
+            self.elements.append(el)
+            # a line per element: newlines inside a value would start another element's line
+            cls, eid = (cls or "").replace("\n", " "), (eid or "").replace("\n", " ")
+            lines["class"].append(cls)
+            lines["id"].append(eid)
+            lines["all"].append(f"{cls} {eid} {(role or '').replace(chr(10), ' ')}")
+        self._text = {k: "\n".join(v) for k, v in lines.items()}
+        self._starts: dict[str, list[int]] = {}
+        for k, v in lines.items():
+            starts, pos = [], 0
+            for line in v:
+                starts.append(pos)
+                pos += len(line) + 1
+            self._starts[k] = starts
+
+    def matching(self, pattern: re.Pattern[str], of: str = "all") -> list[lxml.html.HtmlElement]:
+        """Elements whose names (of: "all" = class, id and role as _attrs() joins them; "class";
+        "id") the pattern matches, in document order. The pattern gets re.M, so ^ and $ hold
+        for each element's line; a match never spans lines (it holds no newline), and its last
+        character lies in the line it matched in."""
+        lined = _LINED.get(pattern)
+        if lined is None:
+            lined = _LINED[pattern] = re.compile(pattern.pattern, pattern.flags | re.M)
+        starts, found, last = self._starts[of], [], -1
+        for m in lined.finditer(self._text[of]):
+            k = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
+            if k != last:
+                found.append(self.elements[k])
+                last = k
+        return found
+
+
+_LINED: dict[re.Pattern[str], re.Pattern[str]] = {}
 
 
 # ---- metadata ----------------------------------------------------------------------------
@@ -151,9 +223,12 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
     put("modified", to_iso_date(meta.get("dcterms.modified")), "dublin-core")
     put("publisher", meta.get("dc.publisher") or meta.get("dcterms.publisher"), "dublin-core")
     put("copyright", meta.get("dc.rights") or meta.get("dcterms.rights"), "dublin-core")
+    by_property: dict[str, list[lxml.html.HtmlElement]] = {}
+    for n in tree.xpath("//*[starts-with(@property,'dc:')]"):  # one walk for every RDFa property
+        by_property.setdefault(n.get("property"), []).append(n)
     for prop, field in (("dc:creator", "authors"), ("dc:editor", "editors"), ("dc:date", "modified"),
                         ("dc:publisher", "publisher"), ("dc:title", "title")):
-        nodes = [n for n in tree.xpath(f"//*[@property='{prop}']") if not is_hidden(n)]
+        nodes = [n for n in by_property.get(prop, []) if not is_hidden(n)]
         if nodes:
             values = [inline_text(n) for n in nodes]
             if field == "authors" or field == "editors":
@@ -196,15 +271,16 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
     return md
 
 
-def htmldate_fallback(text: str, md: Metadata, url: str | None = None) -> None:
+def htmldate_fallback(tree: lxml.html.HtmlElement, md: Metadata, url: str | None = None) -> None:
     """Last resort for a publication date (htmldate, which also reads dates in the URL's
-    path), only when nothing else found one."""
+    path), only when nothing else found one. htmldate is given the parsed tree (it copies the
+    tree before pruning it): from the text it would parse the whole page a second time."""
     if md.published or md.modified:
         return
     try:
         from htmldate import find_date
 
-        found = find_date(text, url=url, extensive_search=False, original_date=True)
+        found = find_date(tree, url=url, extensive_search=False, original_date=True)
     except Exception:  # noqa: BLE001 - a heuristic library must never break parsing
         return
     if found:
@@ -224,7 +300,7 @@ def _ad_kind(el: lxml.html.HtmlElement) -> str | None:
         if any(k in src for k in ("doubleclick", "googlesyndication", "adservice", "/ads/", "amazon-adsystem")):
             return "ad"
         return None
-    if not _AD_MARK.search(a):
+    if not _has(_AD_MARK, a):
         return None
     if re.search(r"outbrain|taboola|recommend", a):
         return "recommendation"
@@ -237,12 +313,20 @@ def _ad_kind(el: lxml.html.HtmlElement) -> str | None:
     return "ad"
 
 
-def _collect_ads(tree: lxml.html.HtmlElement, url: str) -> tuple[list[Ad], set[lxml.html.HtmlElement]]:
+_ADSBYGOOGLE = re.compile("adsbygoogle", re.I)
+
+
+def _collect_ads(tree: lxml.html.HtmlElement, url: str,
+                 names: _Names | None = None) -> tuple[list[Ad], set[lxml.html.HtmlElement]]:
+    names = names or _Names(tree)
     ads: list[Ad] = []
     # Elements themselves, not id()s: lxml makes proxies on demand, and a dead proxy's id is reused.
     removed: set[lxml.html.HtmlElement] = set()
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
+    # only ad-named elements, <ins class=adsbygoogle> and iframes can be ads (in document order:
+    # an ad inside one already taken is not another ad)
+    marked = set(names.matching(_AD_MARK)) | set(names.matching(_ADSBYGOOGLE))
+    for el in names.elements:
+        if el.tag in ("html", "body") or (el not in marked and el.tag != "iframe"):
             continue
         kind = _ad_kind(el)
         if kind is None:
@@ -289,7 +373,7 @@ def _posted(el: lxml.html.HtmlElement | None, fetched_at: datetime | None) -> st
 
 
 def _first(el: lxml.html.HtmlElement, xpath: str) -> lxml.html.HtmlElement | None:
-    found = el.xpath(xpath)
+    found = _xpath(xpath)(el)
     return found[0] if found else None
 
 
@@ -323,18 +407,20 @@ _AUTHOR_CLASS = ".//*[contains(@class,'fn') or contains(@class,'author') or cont
                 "contains(@class,'user')][1] | .//cite[1]"
 
 
-def _comment_candidates(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+_NOT_ITEMS = frozenset({"ol", "ul", "dl", "form", "body", "html", "section", "span"})
+
+
+def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None) -> list[lxml.html.HtmlElement]:
     """Elements that are one comment each: named so (class "comment", ids like comment-123,
     li-comment-123, dsq-comment-123) or the entries of a list named as a comment list."""
-    found: list[lxml.html.HtmlElement] = []
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in ("ol", "ul", "dl", "form", "body", "html", "section", "span"):
-            continue
-        if _ITEM_ID.match(el.get("id") or "") or _ITEM_CLASS.search(el.get("class") or ""):
-            found.append(el)
-        elif el.tag in ("li", "dt", "dd") and (el.getparent() is not None) and \
-                _LIST_CLASS.search(_attrs(el.getparent())):
-            found.append(el)
+    names = names or _Names(tree)
+    named = set(names.matching(_ITEM_ID, "id")) | set(names.matching(_ITEM_CLASS, "class"))
+    entries = {c for lst in names.matching(_LIST_CLASS) for c in lst if c.tag in ("li", "dt", "dd")}
+    if entries - named:  # list entries without names of their own: document order from a walk
+        found = [el for el in tree.iter() if el in named or el in entries]
+    else:
+        found = [el for el in names.elements if el in named]
+    found = [el for el in found if el.tag not in _NOT_ITEMS]
     # One comment is often two nested candidates (li#li-comment-1 > div#comment-1): the inner
     # one is the outer one's body when their ids carry the same number, or when the outer has
     # no id and the inner is its first candidate; keep the outer (it holds the replies).
@@ -372,7 +458,7 @@ def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True) -> b
     class. Named comment items skip the second test: threads hide collapsed replies that way."""
     for node in (el, *el.iterancestors()):
         cls = node.get("class") or ""
-        if (hidden and _HIDDEN_CLASS.search(cls)) or _WIDGET_CLASS.search(f"{cls} {node.get('id') or ''}"):
+        if (hidden and _has(_HIDDEN_CLASS, cls)) or _has(_WIDGET_CLASS, f"{cls} {node.get('id') or ''}"):
             return True
     return False
 
@@ -392,7 +478,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) 
     containers = [el for el in own if _TEXT_CLASS.search(_attrs(el))]
     containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
     if containers:
-        size = {c: len(fold_ws(c.text_content())) for c in containers}
+        size = {c: len(fold_ws(text_of(c))) for c in containers}
         best = max(containers, key=lambda c: size[c])
         while True:  # "comment-body" often wraps meta + "comment-content": go to the inner text
             inner = [c for c in containers if c is not best and best in set(c.iterancestors())]
@@ -432,8 +518,9 @@ def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) 
     return _make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text)
 
 
-def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
-    items = _comment_candidates(tree)
+def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
+                   names: _Names | None = None) -> list[Comment] | None:
+    items = _comment_candidates(tree, names)
     if not items:
         return None
     item_set = set(items)
@@ -523,14 +610,17 @@ def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Co
     return out
 
 
-def _comment_section(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    return [el for el in tree.xpath("//*[@id or @class]")
-            if re.search(r"(^|[\s_-])(comments?|discussion|responses|replies|discuss)([\s_-]|$)", _attrs(el), re.I)]
+_SECTION_WORDS = re.compile(r"(^|[\s_-])(comments?|discussion|responses|replies|discuss)([\s_-]|$)", re.I)
 
 
-def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+def _comment_section(tree: lxml.html.HtmlElement, names: _Names | None = None) -> list[lxml.html.HtmlElement]:
+    return (names or _Names(tree)).matching(_SECTION_WORDS)
+
+
+def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
+                     sections: list[lxml.html.HtmlElement] | None = None) -> list[Comment] | None:
     """Sibling blocks in a comment section that each carry an author, a date and text."""
-    for section in _comment_section(tree):
+    for section in (_comment_section(tree) if sections is None else sections):
         groups: dict[str, list[lxml.html.HtmlElement]] = {}
         for child in section.iter():
             if child is section or not isinstance(child.tag, str):
@@ -580,8 +670,12 @@ def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> li
     return out or None
 
 
-def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> tuple[list[Comment], ThreadInfo]:
-    for finder in (_disqus, _schema_comments, _comment_items, _forum_table, _repeated_blocks):
+def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
+                     names: _Names | None = None) -> tuple[list[Comment], ThreadInfo]:
+    names = names or _Names(tree)
+    sections = _comment_section(tree, names)  # for the last finder and the "present" flag
+    for finder in (_disqus, _schema_comments, lambda t, f: _comment_items(t, f, names), _forum_table,
+                   lambda t, f: _repeated_blocks(t, f, sections)):
         found = finder(tree, fetched_at)
         if found:
             seen: set[str] = set()
@@ -592,7 +686,7 @@ def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
                     c.reply_to_key = None
             # a generic parse cannot know what part of a thread the page shows: it removes nothing
             return unique, ThreadInfo(present=True, parsed_cleanly=False)
-    return [], ThreadInfo(present=bool(_comment_section(tree)), parsed_cleanly=False)
+    return [], ThreadInfo(present=bool(sections), parsed_cleanly=False)
 
 
 # ---- body ----------------------------------------------------------------------------------
@@ -639,7 +733,7 @@ def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
                 continue
             share = mass.get(child, 0) / total
             if child.tag in ("nav", "aside", "footer", "header"):
-                if child.tag == "header" and child.find(".//h1") is not None and not _BOILER.search(_attrs(child)):
+                if child.tag == "header" and child.find(".//h1") is not None and not _has(_BOILER, _attrs(child)):
                     stack.append(child)
                 elif share < 0.5:
                     doomed.append(child)
@@ -647,9 +741,9 @@ def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
                     stack.append(child)
                 continue
             attrs = _attrs(child)
-            if attrs.strip() and child.tag not in ("main", "article") and _BOILER.search(attrs) \
-                    and not _POSITIVE.search(child.get("id") or "") \
-                    and (share < 0.5 or _COMMENTISH.search(attrs)):
+            if attrs.strip() and child.tag not in ("main", "article") and _has(_BOILER, attrs) \
+                    and not _has(_POSITIVE, child.get("id") or "") \
+                    and (share < 0.5 or _has(_COMMENTISH, attrs)):
                 doomed.append(child)
                 continue
             stack.append(child)
@@ -660,7 +754,7 @@ def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
 def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
     if text_len == 0:
         return 1.0
-    links = sum(len(fold_ws(a.text_content())) for a in el.iter("a"))
+    links = sum(len(fold_ws(text_of(a))) for a in el.iter("a"))
     return links / text_len
 
 
@@ -674,8 +768,9 @@ _CONTAINER_CHILDREN = frozenset({"p", "div", "table", "ul", "ol", "section", "ar
 def _drop_invisible(root: lxml.html.HtmlElement) -> None:
     """Scripts, styles, controls and hidden elements never carry article text. A <form> is
     kept: ASP.NET and some CMSs wrap the whole page in one."""
-    doomed = [el for el in root.iter() if isinstance(el.tag, str) and el is not root
-              and ((el.tag in SKIP_TAGS and el.tag != "form") or _own_hidden(el))]
+    skip = " | ".join(f".//{tag}" for tag in sorted(SKIP_TAGS - {"form"}))
+    doomed = [el for el in root.xpath(f"{skip} | .//*[@style or @hidden]")  # the walk in C
+              if el.tag in SKIP_TAGS or _own_hidden(el)]
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
@@ -690,12 +785,14 @@ def _context_factor(el: lxml.html.HtmlElement) -> float:
         return 0.3
     if tag == "header" and el.find(".//h1") is None:
         return 0.3
+    if not el.attrib:
+        return 1.0
     attrs = _attrs(el)
     if not attrs.strip() or tag in ("main", "article"):
         return 1.0
-    if _COMMENTISH.search(attrs):
+    if _has(_COMMENTISH, attrs):
         return 0.05
-    if _BOILER.search(attrs) and not _POSITIVE.search(el.get("id") or ""):
+    if _has(_BOILER, attrs) and not _has(_POSITIVE, el.get("id") or ""):
         return 0.5
     return 1.0
 
@@ -712,7 +809,7 @@ def _block_score(text: str) -> float:
     if punct < 2:
         punct = max(punct, text.count(". ") + text.count("\u3002") + text.count("다.") // 2)
     score = 1 + min(punct, 10) + min(len(text) / 100, 5)
-    if _COPYRIGHT.search(text) and len(text) < 400:
+    if len(text) < 400 and _COPYRIGHT.search(text):
         score *= 0.1
     return score
 
@@ -723,7 +820,7 @@ def _direct_text(el: lxml.html.HtmlElement) -> str:
     parts = [el.text or ""]
     for child in el:
         if isinstance(child.tag, str) and child.tag in _INLINE:
-            parts.append(child.text_content())
+            parts.append(text_of(child))
         parts.append(child.tail or "")
     return fold_ws(" ".join(parts))
 
@@ -755,7 +852,7 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
                 continue
             if child.tag in ("li", "td") and any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child):
                 stack.append((child, f))
-            text = fold_ws(child.text_content())
+            text = fold_ws(text_of(child))
             if len(text) < 25:
                 continue
             score = _block_score(text)
@@ -766,9 +863,9 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
                 scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in list(scores):
         attrs = _attrs(el)
-        if _BODY_NAME.search(attrs):
+        if _has(_BODY_NAME, attrs):
             scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif _POSITIVE.search(attrs) or el.tag in ("article", "main"):
+        elif _has(_POSITIVE, attrs) or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
 
@@ -800,7 +897,7 @@ def _prune_inside(container: lxml.html.HtmlElement) -> None:
     while stack:
         for child in stack.pop():
             if isinstance(child.tag, str):
-                if child.tag in ("figure", "figcaption") or _CAPTION.search(_attrs(child)):
+                if child.tag in ("figure", "figcaption") or _has(_CAPTION, _attrs(child)):
                     captions += mass.get(child, 0)
                 else:
                     stack.append(child)
@@ -816,14 +913,14 @@ def _prune_inside(container: lxml.html.HtmlElement) -> None:
             minor = size / total < 0.3
             small = minor and size < 400  # bylines, share rows: short; captions may run long
             attrs = _attrs(child)
-            if minor and not keep_captions and (child.tag in ("figure", "figcaption") or _CAPTION.search(attrs)):
+            if minor and not keep_captions and (child.tag in ("figure", "figcaption") or _has(_CAPTION, attrs)):
                 doomed.append(child)
                 continue
-            if small and attrs.strip() and _INNER_BOILER.search(attrs) and not _CAPTION.search(attrs):
+            if small and attrs.strip() and _has(_INNER_BOILER, attrs) and not _has(_CAPTION, attrs):
                 doomed.append(child)
                 continue
             if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \
-                    and _link_density(child, len(fold_ws(child.text_content()))) > 0.5:
+                    and _link_density(child, len(fold_ws(text_of(child)))) > 0.5:
                 doomed.append(child)
                 continue
             stack.append(child)
@@ -837,7 +934,7 @@ def _marked_body(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     marked = [el for el in root.iter() if isinstance(el.tag, str) and el.get("itemprop") == "articleBody"]
     if len(marked) != 1:
         return None
-    return marked[0] if len(fold_ws(marked[0].text_content())) >= 200 else None
+    return marked[0] if len(fold_ws(text_of(marked[0]))) >= 200 else None
 
 
 def _title_heading(root: lxml.html.HtmlElement, title: str | None) -> lxml.html.HtmlElement | None:
@@ -846,7 +943,7 @@ def _title_heading(root: lxml.html.HtmlElement, title: str | None) -> lxml.html.
         return None
     wanted = fold_ws(title).lower()
     for el in root.iter("h1", "h2"):
-        text = fold_ws(el.text_content()).lower()
+        text = fold_ws(text_of(el)).lower()
         if len(text) >= 10 and (text in wanted or wanted in text):
             return el
     return None
@@ -910,7 +1007,7 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
         for el in container:
             if not isinstance(el.tag, str):
                 continue
-            text = fold_ws(el.text_content())
+            text = fold_ws(text_of(el))
             if not text or el.tag == "a" or el.tag in ("h1",):
                 continue
             if _link_density(el, len(text)) > 0.5 and len(text) < 300:
@@ -921,15 +1018,17 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
 
 
 def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime | None = None,
-                    *, raw_text: str | None = None) -> ParsedPage:
-    """A ParsedPage from any tree. The tree is not modified."""
+                    *, date_search: bool = False) -> ParsedPage:
+    """A ParsedPage from any tree. The tree is not modified. date_search: when the markup
+    names no date, ask htmldate (its heuristics cost about a millisecond a page)."""
     import copy
 
     md = extract_metadata(tree, url)
-    if raw_text is not None:
-        htmldate_fallback(raw_text, md, url)
-    comments, thread = extract_comments(tree, fetched_at)
-    ads, ad_ids = _collect_ads(tree, url)
+    if date_search:
+        htmldate_fallback(tree, md, url)
+    names = _Names(tree)  # one walk for every finder that goes by class and id
+    comments, thread = extract_comments(tree, fetched_at, names)
+    ads, ad_ids = _collect_ads(tree, url, names)
     related = []
     for a in tree.xpath("//*[contains(@class,'related')]//a[@href]")[:20]:
         title = inline_text(a)

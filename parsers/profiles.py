@@ -28,7 +28,7 @@ from cssselect import SelectorError
 
 from parsers.records import AD_KINDS, Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
-from parsers.textutil import block_texts, fold_ws, inline_text, is_hidden, to_iso_date
+from parsers.textutil import block_texts, fold_ws, inline_text, is_hidden, text_of, to_iso_date
 from parsers.version import PARSER_VERSION
 
 SCALAR_FIELDS = ("title", "published", "modified", "last_reviewed", "publisher", "copyright",
@@ -492,7 +492,7 @@ def _ad(el: lxml.html.HtmlElement, rule: AdRule, url: str) -> Ad:
     text = " ".join(inline_text(p) for p in parts if isinstance(p, lxml.html.HtmlElement)) or None
     links = [a for a in el.iter("a") if a.get("href") and not a.get("href").startswith("#")]
     # A widget's own link is its "more..." link, not the title linking to the home page.
-    more = [a for a in links if fold_ws(a.text_content()).lower().startswith("more")]
+    more = [a for a in links if fold_ws(text_of(a)).lower().startswith("more")]
     link = (more or links or [None])[0]
     link = link.get("href") if link is not None else None
     return Ad(kind=rule.kind, slot=slot, text=text, url=urljoin(url, link) if link else None)

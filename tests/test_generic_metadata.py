@@ -83,3 +83,19 @@ def test_htmldate_is_the_last_resort_for_a_date():
     stated = meta("<title>T</title><meta property='article:published_time' content='2011-01-01'>",
                   body="<p>Posted on 12 March 2013.</p>" + BODY, url="https://health.example/2013/03/12/liver")
     assert (stated.published, stated.sources["published"]) == ("2011-01-01", "og")
+
+
+def test_htmldate_reads_the_parsed_tree_and_leaves_it_as_it_was():
+    from lxml import etree
+
+    from parsers.generic import extract_generic
+    from parsers.htmlload import parse_html
+
+    # no date in the markup's metadata or the URL: htmldate finds the one in the text
+    tree = parse_html("<html><head><title>T</title><style>p{}</style></head><body><div class='date'>"
+                      "March 12, 2013</div>" + BODY + "<script>var x = 1;</script></body></html>")
+    before = etree.tostring(tree)
+    page = extract_generic(tree, "https://health.example/liver", date_search=True)
+    assert page.metadata.published and page.metadata.published.startswith("2013-03-12")
+    assert page.metadata.sources["published"] == "htmldate"
+    assert etree.tostring(tree) == before  # its pruning worked on a copy: links and the rest still see it all
