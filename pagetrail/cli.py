@@ -406,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     se = sub.add_parser("search", help="full-text search across every revision and comment",
                         description="Full-text search across every revision and comment, ranked, with "
-                        "highlighted snippets; each hit names its page, revision or comment, and validity window.")
+                        "highlighted snippets; each hit names its page, revision or comment, and validity window. "
+                        "When more than 5,000 texts match (after --site/--from/--to/--in), the newest 5,000 are "
+                        "ranked.")
     se.add_argument("query", metavar="QUERY", help="words to find (all must match)")
     se.add_argument("--site", metavar="HOST", help="only pages on this host")
     se.add_argument("--from", dest="from_", metavar="DATE", help="only texts valid at some point after this")

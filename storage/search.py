@@ -145,11 +145,14 @@ def _rank_statement(dialect: str, where: str, by_site: bool, by_from: bool, by_t
         conds: list[Any] = [text("search_fts MATCH :q")]
         newest, extra = _fts.c.rowid, [_BM25.label("score")]
     else:
-        # search_doc.tsv: the generated tsvector column of migration 0002 (not in the model);
-        # ts_rank runs in the outer query, on the candidates only
+        # search_doc.tsv: the generated tsvector column of migration 0002 (not in the model).
+        # ts_rank beside the id: on a primary-key walk it runs for the candidates only; when
+        # a rarer word's matches come from the GIN index and are sorted by id, the sort
+        # carries scores, not tsvectors (stored in the row since 0011: wide)
         frm = _doc
         conds = [text("search_doc.tsv @@ websearch_to_tsquery('english', :q)")]
-        newest, extra = _doc.c.id, [literal_column("search_doc.tsv").label("tsv")]
+        tsq = func.websearch_to_tsquery("english", bindparam("q"))
+        newest, extra = _doc.c.id, [func.ts_rank(literal_column("search_doc.tsv"), tsq).label("score")]
     if by_from or by_to:
         frm = _with_windows(frm)
     if by_site:
@@ -172,11 +175,8 @@ def _rank_statement(dialect: str, where: str, by_site: bool, by_from: bool, by_t
         .limit(bindparam("candidates", type_=Integer()))
         .subquery("c")
     )
-    if dialect == "sqlite":
-        score, order = candidates.c.score, candidates.c.score.asc()  # bm25: lower is better
-    else:
-        score = func.ts_rank(candidates.c.tsv, func.websearch_to_tsquery("english", bindparam("q"))).label("score")
-        order = score.desc()
+    score = candidates.c.score
+    order = score.asc() if dialect == "sqlite" else score.desc()  # bm25: lower is better
     return (
         select(candidates.c.doc_id, score)
         .order_by(order, candidates.c.page_id, candidates.c.doc_id)
@@ -204,7 +204,7 @@ def _sqlite_best(conn: Connection, q: str, limit: int) -> list[tuple[int, float]
     matches read (the caller then runs the joined ranking)."""
     if limit <= 0:
         return []
-    params = {"q": q, "n": limit + _TIE_MARGIN, "candidates": CANDIDATES}
+    params = {"q": q, "n": limit + _TIE_MARGIN, "candidates": max(CANDIDATES, limit)}
     rows = [(doc_id, score) for doc_id, score in conn.execute(_SQLITE_BEST, params)]
     if len(rows) <= limit:
         return rows  # every match
@@ -253,8 +253,8 @@ def search(
     where: str = "all",  # "body" | "comments" | "all"
     limit: int = 50,
 ) -> list[Hit]:
-    """The best `limit` hits for `query` among its newest CANDIDATES matches (all of them when
-    fewer match), best first (ties by page, then document), each with a snippet that highlights
+    """The best `limit` hits for `query` among its newest CANDIDATES (or `limit`, if more)
+    matches (all of them when fewer match), best first (ties by page, then document), each with a snippet that highlights
     the query's words. `from_`/`to` keep hits whose validity window overlaps the range; the
     filters apply before the candidates are counted."""
     if where not in ("body", "comments", "all"):
@@ -266,7 +266,8 @@ def search(
         if not _WORD.search(query):
             raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
         q = query
-    params: dict[str, Any] = {"q": q, "limit": limit, "candidates": CANDIDATES}
+    # at least as many candidates as hits asked for
+    params: dict[str, Any] = {"q": q, "limit": limit, "candidates": max(CANDIDATES, limit)}
     if site:
         params.update(host=site.lower(), host_port=site.lower() + ":%")
     if from_ is not None:

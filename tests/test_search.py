@@ -177,7 +177,8 @@ def test_a_common_word_is_ranked_among_its_newest_matches(archive, monkeypatch):
     """With more matches than search.CANDIDATES, the hits are the best-ranked of the newest
     CANDIDATES matches that pass the filters (newest: stored last), in the order the full
     ranking gives them; the older, better matches are not ranked. A filter applies before the
-    candidates are counted. With no more matches than CANDIDATES every match is ranked."""
+    candidates are counted; a larger limit takes as many candidates. With no more matches than
+    CANDIDATES every match is ranked."""
     filler = " ".join(f"word{i}" for i in range(20))
     for n in range(1, 7):  # older pages mention zinc more often: they rank higher
         archive.store_capture(
@@ -198,14 +199,17 @@ def test_a_common_word_is_ranked_among_its_newest_matches(archive, monkeypatch):
         assert len(every) == 7 and key(every[0]) == (_page_url(1), "revision")
         monkeypatch.setattr(search, "CANDIDATES", 3)
         newest = {(_page_url(7), "comment"), (_page_url(6), "revision"), (_page_url(5), "revision")}
-        assert [key(h) for h in search.search(s, "zinc")] == [key(h) for h in every if key(h) in newest]
+        assert [key(h) for h in search.search(s, "zinc", limit=3)] == [key(h) for h in every if key(h) in newest]
         assert [key(h) for h in search.search(s, "zinc", limit=2)] == [key(h) for h in every if key(h) in newest][:2]
+        # asked for more hits than CANDIDATES: as many candidates as hits asked for
+        newest5 = newest | {(_page_url(4), "revision"), (_page_url(3), "revision")}
+        assert [key(h) for h in search.search(s, "zinc", limit=5)] == [key(h) for h in every if key(h) in newest5]
         # --in body: the newest three revisions (the comment does not count)
         newest_bodies = {(_page_url(n), "revision") for n in (4, 5, 6)}
-        assert [key(h) for h in search.search(s, "zinc", where="body")] == [
+        assert [key(h) for h in search.search(s, "zinc", where="body", limit=3)] == [
             key(h) for h in bodies if key(h) in newest_bodies]
         # --to before the newest documents: the three newest of those it keeps
         older = {(_page_url(n), "revision") for n in (1, 2, 3)}
-        assert {key(h) for h in search.search(s, "zinc", to=T0 + timedelta(days=3, hours=1))} == older
+        assert {key(h) for h in search.search(s, "zinc", to=T0 + timedelta(days=3, hours=1), limit=3)} == older
         monkeypatch.setattr(search, "CANDIDATES", 7)  # exactly as many as match: all ranked
-        assert [key(h) for h in search.search(s, "zinc")] == [key(h) for h in every]
+        assert [key(h) for h in search.search(s, "zinc", limit=3)] == [key(h) for h in every][:3]
