@@ -17,6 +17,7 @@ import hashlib
 import json
 import bisect
 import functools
+import itertools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -89,28 +90,48 @@ class _Names:
 
     def __init__(self, tree: lxml.html.HtmlElement) -> None:
         self.elements: list[lxml.html.HtmlElement] = []  # document order
-        lines: dict[str, list[str]] = {"all": [], "class": [], "id": []}
+        self._values: dict[str, list[str]] = {"class": [], "id": [], "role": []}
+        self.schema_comments: list[lxml.html.HtmlElement] = []  # itemtype schema.org/Comment
+        classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
         for el in tree.iter():
             tag = el.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:  # comments and processing instructions
                 continue
-            cls, eid, role = el.get("class"), el.get("id"), el.get("role")
-            if cls is None and eid is None and role is None and tag not in ("ins", "iframe"):
+            get = el.get
+            itemtype = get("itemtype")
+            if itemtype is not None and "schema.org/Comment" in itemtype:
+                self.schema_comments.append(el)
+            cls, eid, role = get("class"), get("id"), get("role")
+            if cls is None and eid is None and role is None and tag != "ins" and tag != "iframe":
                 continue
             self.elements.append(el)
-            # a line per element: newlines inside a value would start another element's line
-            cls, eid = (cls or "").replace("\n", " "), (eid or "").replace("\n", " ")
-            lines["class"].append(cls)
-            lines["id"].append(eid)
-            lines["all"].append(f"{cls} {eid} {(role or '').replace(chr(10), ' ')}")
-        self._text = {k: "\n".join(v) for k, v in lines.items()}
-        self._starts: dict[str, list[int]] = {}
-        for k, v in lines.items():
-            starts, pos = [], 0
-            for line in v:
-                starts.append(pos)
-                pos += len(line) + 1
-            self._starts[k] = starts
+            classes.append(cls or "")
+            ids.append(eid or "")
+            roles.append(role or "")
+        self._lines: dict[str, tuple[str, list[int]]] = {}
+
+    def _text(self, of: str) -> tuple[str, list[int]]:
+        """One line per element ("all": class, id and role joined as _attrs() joins them), and
+        where each line starts; made on first use."""
+        made = self._lines.get(of)
+        if made is None:
+            v = self._values
+            lines = ([f"{c} {i} {r}" for c, i, r in zip(v["class"], v["id"], v["role"])] if of == "all"
+                     else v[of])
+            text = "\n".join(lines)
+            if text.count("\n") != max(len(lines) - 1, 0):  # a value with a newline of its own
+                lines = [line.replace("\n", " ") for line in lines]
+                text = "\n".join(lines)
+            made = self._lines[of] = (text, list(itertools.accumulate((len(x) + 1 for x in lines[:-1]),
+                                                                      initial=0)))
+        return made
+
+    def with_id(self, eid: str) -> lxml.html.HtmlElement | None:
+        """The first element with this id."""
+        try:
+            return self.elements[self._values["id"].index(eid)]
+        except ValueError:
+            return None
 
     def matching(self, pattern: re.Pattern[str], of: str = "all") -> list[lxml.html.HtmlElement]:
         """Elements whose names (of: "all" = class, id and role as _attrs() joins them; "class";
@@ -120,8 +141,10 @@ class _Names:
         lined = _LINED.get(pattern)
         if lined is None:
             lined = _LINED[pattern] = re.compile(pattern.pattern, pattern.flags | re.M)
-        starts, found, last = self._starts[of], [], -1
-        for m in lined.finditer(self._text[of]):
+        text, starts = self._text(of)
+        found: list[lxml.html.HtmlElement] = []
+        last = -1
+        for m in lined.finditer(text):
             k = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
             if k != last:
                 found.append(self.elements[k])
@@ -181,7 +204,13 @@ def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
     return out
 
 
-def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
+_RDFA_OR_BYLINE = ("//*[starts-with(@property,'dc:') or @rel='author' or @itemprop='author' or "
+                   "contains(@class,'byline') or contains(@class,'author-name')]")
+
+
+def extract_metadata(tree: lxml.html.HtmlElement, url: str,
+                     jsonld: list[dict[str, Any]] | None = None) -> Metadata:
+    """jsonld: the page's JSON-LD objects, when the caller has them already."""
     md = Metadata()
 
     def put(field: str, value: Any, source: str) -> None:
@@ -190,7 +219,7 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
         setattr(md, field, value)
         md.sources[field] = source
 
-    for obj in _jsonld_objects(tree):
+    for obj in _jsonld_objects(tree) if jsonld is None else jsonld:
         if not _types(obj) & ARTICLE_TYPES:
             continue
         put("title", fold_ws(str(obj.get("headline") or obj.get("name") or "")) or None, "json-ld")
@@ -223,9 +252,16 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
     put("modified", to_iso_date(meta.get("dcterms.modified")), "dublin-core")
     put("publisher", meta.get("dc.publisher") or meta.get("dcterms.publisher"), "dublin-core")
     put("copyright", meta.get("dc.rights") or meta.get("dcterms.rights"), "dublin-core")
+    # one walk for every RDFa property and every byline candidate
     by_property: dict[str, list[lxml.html.HtmlElement]] = {}
-    for n in tree.xpath("//*[starts-with(@property,'dc:')]"):  # one walk for every RDFa property
-        by_property.setdefault(n.get("property"), []).append(n)
+    bylines: list[lxml.html.HtmlElement] = []
+    for n in _xpath(_RDFA_OR_BYLINE)(tree):
+        prop = n.get("property") or ""
+        if prop.startswith("dc:"):
+            by_property.setdefault(prop, []).append(n)
+        if n.get("rel") == "author" or n.get("itemprop") == "author" or "byline" in (n.get("class") or "") \
+                or "author-name" in (n.get("class") or ""):
+            bylines.append(n)
     for prop, field in (("dc:creator", "authors"), ("dc:editor", "editors"), ("dc:date", "modified"),
                         ("dc:publisher", "publisher"), ("dc:title", "title")):
         nodes = [n for n in by_property.get(prop, []) if not is_hidden(n)]
@@ -243,7 +279,7 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str) -> Metadata:
     put("language", meta.get("content-language"), "meta")
     put("copyright", meta.get("copyright"), "meta")
     # visible bylines
-    for el in tree.xpath("//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'author-name')]"):
+    for el in bylines:
         if not is_hidden(el):
             name = re.sub(r"^\s*(by|written by)\s+", "", inline_text(el), flags=re.I).strip()
             if 0 < len(name) <= 80:
@@ -556,8 +592,9 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
     return out or None
 
 
-def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
-    items = tree.xpath("//*[@itemtype and contains(@itemtype,'schema.org/Comment')]")
+def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, names: _Names | None = None,
+                     jsonld: list[dict[str, Any]] | None = None) -> list[Comment] | None:
+    items = (names or _Names(tree)).schema_comments
     out: list[Comment] = []
     for it in items:
         text_el = _first(it, ".//*[@itemprop='text' or @itemprop='commentText' or @itemprop='description'][1]")
@@ -575,7 +612,7 @@ def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
             if parent is not None:
                 c.reply_to_key = parent.get("id")
             out.append(c)
-    for obj in _jsonld_objects(tree):
+    for obj in _jsonld_objects(tree) if jsonld is None else jsonld:
         comments = obj.get("comment") if isinstance(obj, dict) else None
         if "comment" in _types(obj):
             comments = [obj]
@@ -590,8 +627,10 @@ def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -
     return out or None
 
 
-def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
-    posts = tree.xpath("//*[@id='disqus_thread']//li[contains(@class,'post')]")
+def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
+            names: _Names | None = None) -> list[Comment] | None:
+    thread = (names or _Names(tree)).with_id("disqus_thread")
+    posts = _xpath(".//li[contains(@class,'post')]")(thread) if thread is not None else []
     if not posts:
         return None
     out = []
@@ -628,8 +667,15 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             sig = f"{child.tag}.{child.get('class') or ''}"
             groups.setdefault(sig, []).append(child)
         best: list[Comment] = []
-        for sig, els in groups.items():
-            if len(els) < 1 or sig.startswith(("a.", "span.", "p.", "time.", "b.", "img.", "br.")):
+        best_at = -1
+        # Largest groups first: a group yields at most one comment per element, so once the
+        # best so far has as many, smaller groups cannot beat it (ties go to the earlier group).
+        items = list(groups.items())
+        for i in sorted(range(len(items)), key=lambda k: -len(items[k][1])):
+            sig, els = items[i]
+            if len(els) < len(best) or (len(els) == len(best) and i > best_at):
+                continue
+            if sig.startswith(("a.", "span.", "p.", "time.", "b.", "img.", "br.")):
                 continue
             found = []
             for el in els:
@@ -645,8 +691,8 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):
                     found.append(_make_comment(el.get("id"), inline_text(author_el), _posted(date_el, fetched_at), text))
-            if len(found) > len(best):
-                best = found
+            if len(found) > len(best) or (len(found) == len(best) and found and i < best_at):
+                best, best_at = found, i
         if best:
             return best
     return None
@@ -670,11 +716,12 @@ def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> li
     return out or None
 
 
-def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
-                     names: _Names | None = None) -> tuple[list[Comment], ThreadInfo]:
+def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, names: _Names | None = None,
+                     jsonld: list[dict[str, Any]] | None = None) -> tuple[list[Comment], ThreadInfo]:
     names = names or _Names(tree)
     sections = _comment_section(tree, names)  # for the last finder and the "present" flag
-    for finder in (_disqus, _schema_comments, lambda t, f: _comment_items(t, f, names), _forum_table,
+    for finder in (lambda t, f: _disqus(t, f, names), lambda t, f: _schema_comments(t, f, names, jsonld),
+                   lambda t, f: _comment_items(t, f, names), _forum_table,
                    lambda t, f: _repeated_blocks(t, f, sections)):
         found = finder(tree, fetched_at)
         if found:
@@ -768,9 +815,14 @@ _CONTAINER_CHILDREN = frozenset({"p", "div", "table", "ul", "ol", "section", "ar
 def _drop_invisible(root: lxml.html.HtmlElement) -> None:
     """Scripts, styles, controls and hidden elements never carry article text. A <form> is
     kept: ASP.NET and some CMSs wrap the whole page in one."""
-    skip = " | ".join(f".//{tag}" for tag in sorted(SKIP_TAGS - {"form"}))
-    doomed = [el for el in root.xpath(f"{skip} | .//*[@style or @hidden]")  # the walk in C
-              if el.tag in SKIP_TAGS or _own_hidden(el)]
+    doomed = []
+    for el in root.iter():
+        tag = el.tag
+        if el is root or not isinstance(tag, str):
+            continue
+        if (tag in SKIP_TAGS and tag != "form") or \
+                ((el.get("style") is not None or el.get("hidden") is not None) and _own_hidden(el)):
+            doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
@@ -833,7 +885,8 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
     while stack:
         el, factor = stack.pop()
         for child in el:
-            if not isinstance(child.tag, str):
+            tag = child.tag
+            if not isinstance(tag, str):
                 continue
             f = factor * _context_factor(child)
             leaf = child.tag in _LEAF_BLOCKS or (
@@ -861,7 +914,7 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
             grand = el.getparent()
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + score / 2
-    for el in list(scores):
+    for el in scores:
         attrs = _attrs(el)
         if _has(_BODY_NAME, attrs):
             scores[el] *= 3.0  # the names publishing systems give the article text itself
@@ -1023,11 +1076,12 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     names no date, ask htmldate (its heuristics cost about a millisecond a page)."""
     import copy
 
-    md = extract_metadata(tree, url)
+    jsonld = _jsonld_objects(tree)  # parsed once, for the metadata and the comments
+    md = extract_metadata(tree, url, jsonld)
     if date_search:
         htmldate_fallback(tree, md, url)
     names = _Names(tree)  # one walk for every finder that goes by class and id
-    comments, thread = extract_comments(tree, fetched_at, names)
+    comments, thread = extract_comments(tree, fetched_at, names, jsonld)
     ads, ad_ids = _collect_ads(tree, url, names)
     related = []
     for a in tree.xpath("//*[contains(@class,'related')]//a[@href]")[:20]:

@@ -49,6 +49,12 @@ def test_article_inside_a_page_wide_form_is_found() -> None:
     for p in ARTICLE:
         assert p in text
     assert "Copyright 2019" not in text
+    # a styled form is still not a hidden one (DotNetNuke: <form id="Form" style="height: 100%;">)
+    text = _body(_page("<form id='Form' method='post' style='height: 100%;'>", "</form>"))
+    assert all(p in text for p in ARTICLE)
+    hidden = _body(_page("<div>", "</div><form style='display: none'><p>" + "Hidden form text, never shown. " * 9
+                         + "</p></form>"))
+    assert "Hidden form text" not in hidden
 
 
 def test_comment_section_is_never_the_body_even_when_longer_than_the_article() -> None:
