@@ -110,3 +110,15 @@ def test_parsing_from_several_threads_at_once():
     for t in threads:
         t.join()
     assert results == [3] * 80 and len(parsers_seen) == 4
+
+
+def test_article_text_about_event_attributes_is_valid_but_the_attributes_are_gone():
+    # text that names an event attribute is article text (escaped in body.html), not markup
+    para = ("To run code when the page loads, write <body onload=\"init()\"> in the markup, "
+            "though the onload= attribute is better replaced by addEventListener today.")
+    html = ("<html><body><article><h1>Events in HTML</h1><p>" + para.replace("<", "&lt;").replace(">", "&gt;")
+            + "</p><p onclick='steal()'>" + para.replace("<", "&lt;").replace(">", "&gt;") + "</p></article></body></html>")
+    page = parsers.parse(html, "https://dev.example/events", profile="generic")
+    assert para in page.body.text
+    assert "steal()" not in page.body.html
+    check(page)
