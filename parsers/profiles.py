@@ -401,6 +401,7 @@ def _comments(tree: lxml.html.HtmlElement, rule: CommentRule, fetched_at: dateti
         items = [i for i in items if i not in excluded]
     item_set = set(items)
     keys: dict[lxml.html.HtmlElement, Comment] = {}
+    by_key: dict[str, Comment] = {}
     thread = ThreadInfo(present=True, parsed_cleanly=True)
     out: list[Comment] = []
     for item in items:
@@ -443,6 +444,9 @@ def _comments(tree: lxml.html.HtmlElement, rule: CommentRule, fetched_at: dateti
             reply_to = m.group(1).strip() if m else None
         key = cid or (str(number) if number is not None else
                       "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16])
+        if key in by_key:  # the same comment shown twice (a page that repeats its markup): once
+            keys[item] = by_key[key]
+            continue
         comment = Comment(id=cid, key=key, number=number, author=author, posted=posted, text=text,
                           reply_to=reply_to)
         if rule.nested:
@@ -450,7 +454,7 @@ def _comments(tree: lxml.html.HtmlElement, rule: CommentRule, fetched_at: dateti
             if parent is not None and parent in keys:
                 comment.reply_to_key = keys[parent].key
                 comment.reply_to = comment.reply_to or keys[parent].author
-        keys[item] = comment
+        keys[item] = by_key[key] = comment
         out.append(comment)
     _resolve_replies(out, newest_first=rule.numbered_newest_first)
     numbers = [c.number for c in out if c.number is not None]

@@ -124,3 +124,14 @@ def test_content_hash_ignores_widgets_and_comments_but_not_edits():
     assert content_hash(parse_fixture("liver-new-comment")) == base
     assert content_hash(parse_fixture("liver-comment-removed")) == base
     assert content_hash(parse_fixture("liver-edited")) != base
+
+
+def test_a_comment_shown_twice_is_one_comment():
+    # a page that repeats part of its markup shows a post twice: one record per comment key
+    html = (FIXTURES / "liver-reference.html").read_text()
+    start = html.index("<script>\n                adp_post_blocks.push(")
+    end = html.index("</tbody>", start) + len("</tbody>")
+    doubled = html[:end] + html[start:end] + html[end:]
+    page = parsers.parse(doubled.encode(), LIVER_URL, headers={"Content-Type": "text/html; charset=utf-8"})
+    once = parse_fixture("liver-reference", LIVER_URL)
+    assert [c.key for c in page.comments] == [c.key for c in once.comments]
