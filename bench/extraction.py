@@ -67,7 +67,11 @@ def main() -> int:
         print(" | ".join([dataset, name] + [fmt(s.get(k)) for k in (
             "body_precision", "body_recall", "body_f1", "comments_precision", "comments_recall", "comments_f1",
             "spurious_comments_rate", "pages_per_second")]))
-    return 0
+    print("(pages/s above: the harness's wall clock per page; it swings with the machine's load)\n")
+    speed = [sys.executable, str(HERE / "extraction_speed.py"), "--data", str(args.data), "--tools", str(args.tools)]
+    if args.limit:
+        speed += ["--limit", str(args.limit)]
+    return subprocess.run(speed).returncode
 
 
 if __name__ == "__main__":

@@ -92,6 +92,9 @@ class _Names:
         self.elements: list[lxml.html.HtmlElement] = []  # document order
         self._values: dict[str, list[str]] = {"class": [], "id": [], "role": []}
         self.schema_comments: list[lxml.html.HtmlElement] = []  # itemtype schema.org/Comment
+        # RDFa Dublin Core properties (property="dc:...") and byline candidates (rel or
+        # itemprop "author", class "byline" or "author-name"): what the metadata reads
+        self.rdfa_or_byline: list[lxml.html.HtmlElement] = []
         classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
         for el in tree.iter():
             tag = el.tag
@@ -102,6 +105,10 @@ class _Names:
             if itemtype is not None and "schema.org/Comment" in itemtype:
                 self.schema_comments.append(el)
             cls, eid, role = get("class"), get("id"), get("role")
+            prop = get("property")
+            if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
+                    or get("itemprop") == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                self.rdfa_or_byline.append(el)
             if cls is None and eid is None and role is None and tag != "ins" and tag != "iframe":
                 continue
             self.elements.append(el)
@@ -204,13 +211,9 @@ def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
     return out
 
 
-_RDFA_OR_BYLINE = ("//*[starts-with(@property,'dc:') or @rel='author' or @itemprop='author' or "
-                   "contains(@class,'byline') or contains(@class,'author-name')]")
-
-
-def extract_metadata(tree: lxml.html.HtmlElement, url: str,
-                     jsonld: list[dict[str, Any]] | None = None) -> Metadata:
-    """jsonld: the page's JSON-LD objects, when the caller has them already."""
+def extract_metadata(tree: lxml.html.HtmlElement, url: str, jsonld: list[dict[str, Any]] | None = None,
+                     names: _Names | None = None) -> Metadata:
+    """jsonld and names: the page's JSON-LD objects and names walk, when the caller has them."""
     md = Metadata()
 
     def put(field: str, value: Any, source: str) -> None:
@@ -255,7 +258,7 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str,
     # one walk for every RDFa property and every byline candidate
     by_property: dict[str, list[lxml.html.HtmlElement]] = {}
     bylines: list[lxml.html.HtmlElement] = []
-    for n in _xpath(_RDFA_OR_BYLINE)(tree):
+    for n in (names or _Names(tree)).rdfa_or_byline:
         prop = n.get("property") or ""
         if prop.startswith("dc:"):
             by_property.setdefault(prop, []).append(n)
@@ -877,6 +880,25 @@ def _direct_text(el: lxml.html.HtmlElement) -> str:
     return fold_ws(" ".join(parts))
 
 
+def _holds_container(el: lxml.html.HtmlElement) -> bool:
+    return any(c.tag in _CONTAINER_CHILDREN for c in el if c.tag.__class__ is str)
+
+
+def _holds_container_and_direct_text(el: lxml.html.HtmlElement) -> tuple[bool, str]:
+    """Whether a child makes the element a container, and _direct_text(el), in one pass."""
+    holds = False
+    parts = [el.text or ""]
+    for child in el:
+        tag = child.tag
+        if tag.__class__ is str:
+            if tag in _INLINE:
+                parts.append(text_of(child))
+            elif tag in _CONTAINER_CHILDREN:
+                holds = True
+        parts.append(child.tail or "")
+    return holds, fold_ws(" ".join(parts))
+
+
 def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
     """Container scores: each paragraph-like block gives its parent its score, its grandparent
     half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
@@ -889,22 +911,25 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
             if not isinstance(tag, str):
                 continue
             f = factor * _context_factor(child)
-            leaf = child.tag in _LEAF_BLOCKS or (
-                child.tag in ("div", "section", "article", "span")
-                and not any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child))
+            if tag in _LEAF_BLOCKS:
+                leaf = True
+                if tag in ("li", "td") and _holds_container(child):
+                    stack.append((child, f))
+            else:
+                # one pass over the children: do they make this a container, and the text
+                # written straight into it (its text, inline children's text, tails)
+                holds, own = _holds_container_and_direct_text(child)
+                leaf = not holds and tag in ("div", "section", "article", "span")
             if not leaf:
                 stack.append((child, f))
                 # Text written straight into a container, lines split by <br> or empty divs,
                 # is a paragraph of that container's own.
-                own = _direct_text(child)
                 if len(own) >= 25:
                     score = _block_score(own) * f
                     scores[child] = scores.get(child, 0.0) + score
                     if el is not None:
                         scores[el] = scores.get(el, 0.0) + score / 2
                 continue
-            if child.tag in ("li", "td") and any(isinstance(c.tag, str) and c.tag in _CONTAINER_CHILDREN for c in child):
-                stack.append((child, f))
             text = fold_ws(text_of(child))
             if len(text) < 25:
                 continue
@@ -1077,10 +1102,10 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     import copy
 
     jsonld = _jsonld_objects(tree)  # parsed once, for the metadata and the comments
-    md = extract_metadata(tree, url, jsonld)
+    names = _Names(tree)  # one walk for every finder that goes by class, id and the like
+    md = extract_metadata(tree, url, jsonld, names)
     if date_search:
         htmldate_fallback(tree, md, url)
-    names = _Names(tree)  # one walk for every finder that goes by class and id
     comments, thread = extract_comments(tree, fetched_at, names, jsonld)
     ads, ad_ids = _collect_ads(tree, url, names)
     related = []
