@@ -129,8 +129,10 @@ class _Names:
             if text.count("\n") != max(len(lines) - 1, 0):  # a value with a newline of its own
                 lines = [line.replace("\n", " ") for line in lines]
                 text = "\n".join(lines)
-            made = self._lines[of] = (text, list(itertools.accumulate((len(x) + 1 for x in lines[:-1]),
-                                                                      initial=0)))
+            # each line after a newline, the first one too: a word at a line's start has a
+            # separator before it, which lets the patterns start with a character class
+            made = self._lines[of] = ("\n" + text, list(itertools.accumulate((len(x) + 1 for x in lines[:-1]),
+                                                                             initial=1)))
         return made
 
     def with_id(self, eid: str) -> lxml.html.HtmlElement | None:
@@ -147,7 +149,7 @@ class _Names:
         character lies in the line it matched in."""
         lined = _LINED.get(pattern)
         if lined is None:
-            lined = _LINED[pattern] = re.compile(pattern.pattern, pattern.flags | re.M)
+            lined = _LINED[pattern] = _lined(pattern)
         text, starts = self._text(of)
         found: list[lxml.html.HtmlElement] = []
         last = -1
@@ -160,6 +162,22 @@ class _Names:
 
 
 _LINED: dict[re.Pattern[str], re.Pattern[str]] = {}
+
+
+def _lined(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern for _Names' text: re.M, so ^ and $ hold per line; a leading "start or
+    separator" becomes "separator" (every line follows a newline), which lets the regex engine
+    skip ahead to separators instead of trying every word at every character (twice as fast);
+    a trailing "separator or end" becomes a lookahead, so a match never takes the separator
+    the next word needs."""
+    src = pattern.pattern
+    for lead, fast in (("(^|[\\s_-])", "[\\s_-]"), ("(^|\\s)", "\\s")):
+        if src.startswith(lead):
+            src = fast + src[len(lead):]
+    for tail, ahead in (("([\\s_-]|$)", "(?=[\\s_-]|$)"), ("(\\s|$)", "(?=\\s|$)")):
+        if src.endswith(tail):
+            src = src[: -len(tail)] + ahead
+    return re.compile(src, pattern.flags | re.M)
 
 
 # ---- metadata ----------------------------------------------------------------------------
