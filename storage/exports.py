@@ -42,7 +42,8 @@ from storage.queries import iso, resolve_page
 from storage.refs import revision_ref
 from storage.webqueries import comment_timeline, list_pages
 
-EXPORT_SCHEMA_VERSION = 1
+# 2: revision_ref is <page_uid>:<ordinal> (was <page_id>:<ordinal>), page_uid columns added
+EXPORT_SCHEMA_VERSION = 2
 DEFAULT_BATCH = 500
 
 

@@ -62,6 +62,9 @@ def test_revision_refs_survive_warc_export_and_import(db_url, tmp_path, capsys, 
             assert code == 0, err
 
     before = _export_revisions(capsys, db_url, tmp_path / "before.jsonl")
+    # a reader of older exports, whose refs used the numeric page id, can tell this one apart
+    manifest = json.loads((tmp_path / "before.jsonl.manifest.json").read_text())
+    assert manifest["schema"]["export_schema_version"] == 2
     warc = tmp_path / "wisegeek.warc.gz"
     cli_json(capsys, "export", "--format", "warc", "--site", "www.wisegeek.com", "-o", str(warc), "--db", db_url)
     report = cli_json(capsys, "import-warc", str(warc), "--db", target)
