@@ -27,7 +27,8 @@ from crawler.settings import FetchSettings
 from parsers.records import ParsedPage
 from parsers.urls import InvalidURL, host_of, normalize_url
 from crawler.scope import Scope
-from storage.interface import ArchiveWriter, CaptureIn, FrontierDone, FrontierStore, Leased, StoredCapture
+from storage.interface import (ArchiveWriter, CaptureIn, FrontierDone, FrontierStore, Leased, LeaseLost,
+                               StoredCapture)
 
 T = TypeVar("T")
 ParseFn = Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]
@@ -494,8 +495,16 @@ class FrontierCrawl(Crawl):
             return
         cap.crawl_run_id = item.run_id or self.run_id
         done = self._done(item, cap)
-        stored = await self.store(cap, parsed, done=done, discovered=self._discovered(item, parsed, cap),
-                                  job_id=item.job_id, max_total=self._policy(item.job_id)[2])
+        try:
+            stored = await self.store(cap, parsed, done=done, discovered=self._discovered(item, parsed, cap),
+                                      job_id=item.job_id, max_total=self._policy(item.job_id)[2])
+        except LeaseLost:
+            # The lease ran out and the URL went to another worker (or back to the queue):
+            # nothing was stored; whoever holds the URL now stores it (exactly once).
+            self.stats["lease_lost"] += 1
+            if self.on_event:
+                self.on_event({"event": "lease_lost", "url": item.url})
+            return
         self.count(cap, stored)
         out = UrlOutcome(item.url, stored.outcome, cap.status, cap.error_kind, cap.error_message,
                          stored.revision, stored.capture_id, parked=done.park)
@@ -533,6 +542,7 @@ class FrontierCrawl(Crawl):
         in_flight: dict[asyncio.Task[None], Leased] = {}
         status = "failed"
 
+        wake = asyncio.Event()  # a task is done, a fetch is over, or the renewer stopped
         # Renew held leases well before they expire (URLs waiting for a busy host included).
         renew_every = max(0.5, float(getattr(self.store_, "lease_seconds", 60.0)) / 3)
 
@@ -546,13 +556,15 @@ class FrontierCrawl(Crawl):
                     await self._release_hosts(idle_only=True)
 
         renewer = asyncio.create_task(renew_leases())
+        # A renewal that fails (a lost connection) ends the pass like any other archive call:
+        # a pass whose leases silently stopped being renewed would see them run out under it.
+        renewer.add_done_callback(lambda _t: wake.set())
         # Two bounds. `self.tasks` URLs may be before or in their fetch (waiting for a host's
         # delay included); a URL whose fetch is over no longer counts there, so the next URL is
         # leased while this one is parsed and stored (tying the lease to the store left hosts
         # idle for seconds behind a slow store or a parse pool starting). `self.backlog` bounds
         # everything not yet stored: if parsing and storing fall behind, fetching waits.
         fetching = 0
-        wake = asyncio.Event()
         drained_at = -1e9  # monotonic: when a lease last found fewer due URLs than asked for
 
         def fetched_once() -> Callable[[], None]:
@@ -569,49 +581,67 @@ class FrontierCrawl(Crawl):
 
         try:
             async with Fetcher(self.settings) as fetcher:
-                robots = Robots(fetcher, store=self.store_, call=self._archive)
-                while not stop.is_set():
-                    room = min(self.tasks - fetching, self.backlog - len(in_flight))
-                    # Lease in batches (a transaction per fetch would cost more than it saves),
-                    # and after a lease came back short, not again before the poll interval
-                    # (nothing was due; links found meanwhile wait that long at most).
-                    want = room >= self.lease_batch or (room > 0 and fetching < self.lease_batch)
-                    if want and (not in_flight or time.monotonic() - drained_at >= self.poll):
-                        leased = await self._archive(self.store_.lease, self.owner, room, job_id=job_id)
-                        if len(leased) < room:
-                            drained_at = time.monotonic()
-                        if leased and not self._prestarted and len(in_flight) + len(leased) >= self.tasks:
-                            self._prestart_parsing()  # a long crawl: start the parse processes now
-                        for item in leased:
-                            fetching += 1
-                            task = asyncio.create_task(self._process(fetcher, robots, item, report,
-                                                                     fetched_once()))
-                            task.add_done_callback(lambda _t: wake.set())
-                            in_flight[task] = item
-                    if not in_flight:
-                        if one_shot and job_id is not None:
-                            due_only = self._policy(job_id)[1] is not None  # a scheduled job's run
-                            left = await self._archive(self.store_.unfinished, job_id, due_only=due_only)
-                            if left == 0:
-                                break
-                        drained_at = -1e9  # idle: the next pass leases at once
-                        try:
-                            await asyncio.wait_for(stop.wait(), self.poll)
-                        except TimeoutError:
-                            pass
-                        continue
-                    wake.clear()
-                    if not any(t.done() for t in in_flight):
-                        try:
-                            await asyncio.wait_for(wake.wait(), self.poll)
-                        except TimeoutError:
-                            pass
-                    for task in [t for t in in_flight if t.done()]:
-                        in_flight.pop(task)
-                        task.result()  # a storing error is a bug: surface it
-                if in_flight:  # stopping: let fetches under way finish and be stored
-                    await asyncio.gather(*in_flight)
-                await robots.flush()
+                try:
+                    robots = Robots(fetcher, store=self.store_, call=self._archive)
+                    while not stop.is_set():
+                        room = min(self.tasks - fetching, self.backlog - len(in_flight))
+                        # Lease in batches (a transaction per fetch would cost more than it saves),
+                        # and after a lease came back short, not again before the poll interval
+                        # (nothing was due; links found meanwhile wait that long at most).
+                        want = room >= self.lease_batch or (room > 0 and fetching < self.lease_batch)
+                        if want and (not in_flight or time.monotonic() - drained_at >= self.poll):
+                            leased = await self._archive(self.store_.lease, self.owner, room, job_id=job_id)
+                            if len(leased) < room:
+                                drained_at = time.monotonic()
+                            if leased and not self._prestarted and len(in_flight) + len(leased) >= self.tasks:
+                                self._prestart_parsing()  # a long crawl: start the parse processes now
+                            held = {i.id for i in in_flight.values()}
+                            for item in leased:
+                                if item.id in held:
+                                    # our own lease ran out and we took the URL again: it is under
+                                    # way here already (the lease is ours again, renewed)
+                                    continue
+                                fetching += 1
+                                task = asyncio.create_task(self._process(fetcher, robots, item, report,
+                                                                         fetched_once()))
+                                task.add_done_callback(lambda _t: wake.set())
+                                in_flight[task] = item
+                        if not in_flight:
+                            if one_shot and job_id is not None:
+                                due_only = self._policy(job_id)[1] is not None  # a scheduled job's run
+                                left = await self._archive(self.store_.unfinished, job_id, due_only=due_only)
+                                if left == 0:
+                                    break
+                            drained_at = -1e9  # idle: the next pass leases at once
+                            try:
+                                await asyncio.wait_for(stop.wait(), self.poll)
+                            except TimeoutError:
+                                pass
+                            continue
+                        wake.clear()
+                        if not any(t.done() for t in in_flight) and not renewer.done():
+                            try:
+                                await asyncio.wait_for(wake.wait(), self.poll)
+                            except TimeoutError:
+                                pass
+                        if renewer.done():
+                            renewer.result()  # its error ends the pass
+                        for task in [t for t in in_flight if t.done()]:
+                            in_flight.pop(task)
+                            task.result()  # a storing error is a bug: surface it
+                    if in_flight:  # stopping: let fetches under way finish and be stored
+                        await asyncio.gather(*in_flight)
+                    await robots.flush()
+                except BaseException:
+                    # The pass ends on an error: abandon the URLs under way while the HTTP client
+                    # is still open. Closing it first broke their requests mid-way, and each was
+                    # then stored as a failed capture ("read") and fetched again: two captures of
+                    # one URL in one run. Cancelled, they store nothing and their leases go back.
+                    # Fetched pages already queued for the writer are still stored below.
+                    for task in in_flight:
+                        task.cancel()
+                    await asyncio.gather(*in_flight, return_exceptions=True)
+                    raise
             status = "finished" if not stop.is_set() or one_shot else "stopped"
         finally:
             renewer.cancel()

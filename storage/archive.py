@@ -35,7 +35,7 @@ from storage.blobs import delta_hints, put_blob
 from storage import prefetch, txcache
 from storage.refs import page_uid
 from storage.sqlutil import insert_for, insert_ignore
-from storage.interface import CaptureIn, Discovered, FrontierDone, Leased, StoredCapture
+from storage.interface import CaptureIn, Discovered, FrontierDone, LeaseLost, Leased, StoredCapture
 from storage.models import (
     AdObservation,
     Capture,
@@ -116,9 +116,12 @@ class Archive:
         max_total: int | None = None,
     ) -> StoredCapture:
         """Store the capture with everything derived from it, advance its frontier entry and
-        queue the links it revealed: one transaction, all or nothing."""
+        queue the links it revealed: one transaction, all or nothing. With `done`, only while
+        its owner still holds the entry's lease: else LeaseLost, and nothing is stored."""
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
+            if done is not None and not frontier.hold_lease(s, done):
+                raise LeaseLost(done.entry_id, done.owner)  # rolls the (empty) transaction back
             txcache.begin(s)
             with s.no_autoflush:  # the page's changes go with the cache's flush
                 result = store_capture_in(s, capture, parsed)

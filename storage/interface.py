@@ -103,6 +103,16 @@ class FrontierDone:
     unchanged_recrawl_seconds: float | None = None
 
 
+class LeaseLost(Exception):
+    """A capture was handed in for a frontier entry its worker no longer holds (the lease ran
+    out and another worker, or another pass, took the URL; or it was given back). Nothing was
+    stored: whoever holds the entry now stores it, so each lease stores at most one capture."""
+
+    def __init__(self, entry_id: int, owner: str) -> None:
+        super().__init__(f"frontier entry {entry_id} is no longer leased by {owner}; its capture was not stored")
+        self.entry_id, self.owner = entry_id, owner
+
+
 # (normalized URL, depth, priority) of a discovered link
 Discovered = tuple[str, int, float]
 

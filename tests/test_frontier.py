@@ -50,6 +50,38 @@ def test_finish_and_lost_lease(archive, job):
     assert c["done"] == 1 and c["leased"] == 5
 
 
+def test_a_capture_is_stored_only_while_its_lease_is_held(archive, job):
+    """Storing is exactly-once per lease: a capture handed in after the lease ran out and was
+    taken by another worker stores nothing (LeaseLost), and the one who holds it stores it. A
+    lease that ran out with nobody taking it is still its owner's."""
+    from sqlalchemy import func, select
+
+    from storage.interface import CaptureIn, LeaseLost
+    from storage.models import Capture
+
+    def capture_of(item) -> CaptureIn:
+        return CaptureIn(requested_url=item.url, fetched_at=T0, status=200, payload=b"<p>x</p>",
+                         headers=[("Content-Type", "text/html")])
+
+    with archive.sessions.begin() as s:
+        first, second = frontier.lease(s, "w1", T0, 2, job_id=job)
+    with archive.sessions.begin() as s:  # w1's leases run out; w2 takes the first one
+        taken = frontier.lease(s, "w2", T0 + timedelta(seconds=61), 1, job_id=job)
+    assert [t.id for t in taken] == [first.id]
+    with pytest.raises(LeaseLost):
+        archive.store_capture(capture_of(first), None, done=FrontierDone(first.id, "w1", "http:200", None))
+    archive.store_capture(capture_of(first), None, done=FrontierDone(first.id, "w2", "http:200", None))
+    # expired, but nobody took it: still w1's
+    archive.store_capture(capture_of(second), None, done=FrontierDone(second.id, "w1", "http:200", None))
+    with pytest.raises(LeaseLost):  # finished: a second capture for the same lease is refused
+        archive.store_capture(capture_of(second), None, done=FrontierDone(second.id, "w1", "http:200", None))
+    with archive.sessions.begin() as s:
+        n = {u: c for u, c in s.execute(select(Capture.requested_url, func.count())
+                                        .group_by(Capture.requested_url))}
+        c = frontier.counts(s, T0, job)
+    assert n == {first.url: 1, second.url: 1} and c["done"] == 2
+
+
 def test_failures_park_and_reschedule(archive, job):
     with archive.sessions.begin() as s:
         items = frontier.lease(s, "w", T0, 2, job_id=job)
