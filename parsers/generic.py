@@ -808,10 +808,8 @@ def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
                 else:
                     stack.append(child)
                 continue
-            attrs = _attrs(child)
-            if attrs.strip() and child.tag not in ("main", "article") and _has(_BOILER, attrs) \
-                    and not _has(_POSITIVE, child.get("id") or "") \
-                    and (share < 0.5 or _has(_COMMENTISH, attrs)):
+            flags = _element_flags(child) if child.tag not in ("main", "article") else 0
+            if flags & 2 and not _has(_POSITIVE, child.get("id") or "") and (share < 0.5 or flags & 1):
                 doomed.append(child)
                 continue
             stack.append(child)
@@ -849,6 +847,21 @@ def _drop_invisible(root: lxml.html.HtmlElement) -> None:
             el.drop_tree()
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _name_flags(value: str) -> int:
+    """1: a class, id or role value names a comment section; 2: it names boilerplate. These
+    patterns match whole words, so an element's names match when one of its values does:
+    a class string comes back on element after element and is looked up, not searched."""
+    return (1 if _COMMENTISH.search(value) else 0) | (2 if _BOILER.search(value) else 0)
+
+
+def _element_flags(el: lxml.html.HtmlElement) -> int:
+    """_name_flags of the element's class, id and role together."""
+    get = el.get
+    cls, eid, role = get("class"), get("id"), get("role")
+    return (_name_flags(cls) if cls else 0) | (_name_flags(eid) if eid else 0) | (_name_flags(role) if role else 0)
+
+
 def _context_factor(el: lxml.html.HtmlElement) -> float:
     """How much text inside this element counts toward its containers: boilerplate names and
     page chrome weigh less, but are not excluded (wrappers are often named after their
@@ -858,14 +871,12 @@ def _context_factor(el: lxml.html.HtmlElement) -> float:
         return 0.3
     if tag == "header" and el.find(".//h1") is None:
         return 0.3
-    if not el.attrib:
+    if tag in ("main", "article"):
         return 1.0
-    attrs = _attrs(el)
-    if not attrs.strip() or tag in ("main", "article"):
-        return 1.0
-    if _has(_COMMENTISH, attrs):
+    flags = _element_flags(el)
+    if flags & 1:
         return 0.05
-    if _has(_BOILER, attrs) and not _has(_POSITIVE, el.get("id") or ""):
+    if flags & 2 and not _has(_POSITIVE, el.get("id") or ""):
         return 0.5
     return 1.0
 
