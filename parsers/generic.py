@@ -1124,6 +1124,20 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
     return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html=sanitize_fragments(nodes, url))
 
 
+def _same_place(el: lxml.html.HtmlElement, tree: lxml.html.HtmlElement,
+                copy_root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element of a deep copy of `tree` that stands where `el` stands in `tree`."""
+    steps = []
+    node = el
+    while node is not tree:
+        parent = node.getparent()
+        steps.append(parent.index(node))
+        node = parent
+    for i in reversed(steps):
+        copy_root = copy_root[i]
+    return copy_root
+
+
 def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime | None = None,
                     *, date_search: bool = False) -> ParsedPage:
     """A ParsedPage from any tree. The tree is not modified. date_search: when the markup
@@ -1143,13 +1157,10 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
         if len(title) > 10:
             related.append(Related(title=title, url=urljoin(url, a.get("href"))))
     work = copy.deepcopy(tree)
-    # The copy has the same shape: find the ad elements in it by their place in document order
-    # before removing any (not by XPath: tags like <fb:like> make paths XPath cannot evaluate).
-    if ad_ids:
-        places = {i for i, el in enumerate(tree.iter()) if el in ad_ids}
-        doomed = [el for i, el in enumerate(work.iter()) if i in places]
-    else:
-        doomed = []
+    # The copy has the same shape: find the ad elements in it by their child positions from the
+    # root, all before removing any (not by XPath: tags like <fb:like> make paths XPath cannot
+    # evaluate; not by walking both trees: a few parents per ad are cheaper)
+    doomed = [_same_place(el, tree, work) for el in ad_ids]
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
