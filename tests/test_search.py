@@ -213,3 +213,43 @@ def test_a_common_word_is_ranked_among_its_newest_matches(archive, monkeypatch):
         assert {key(h) for h in search.search(s, "zinc", to=T0 + timedelta(days=3, hours=1), limit=3)} == older
         monkeypatch.setattr(search, "CANDIDATES", 7)  # exactly as many as match: all ranked
         assert [key(h) for h in search.search(s, "zinc", limit=3)] == [key(h) for h in every][:3]
+
+
+def test_migration_0011_keeps_the_hits_and_moves_tsvectors_into_the_row(pg_url):
+    """0011 (PostgreSQL) keeps search_doc.tsv in the row and rewrites the rows indexed before
+    it: the same hits (order, snippets, windows, scores) after as before, and a long revision's
+    tsvector no longer in the TOAST table (only its text is)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.archive import Archive
+    from storage.db import _alembic_config, make_engine, upgrade
+
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0010_page_uid")
+    archive = Archive(engine)
+    long_text = " ".join(f"zinc{n}x{n * 7919 % 1000}" for n in range(400))  # ~6 KB, little to compress
+    for n, body in enumerate((["Zinc and copper.", long_text], ["Zinc alone."], ["Copper, no zinc, twice zinc."])):
+        archive.store_capture(
+            CaptureIn(requested_url=_page_url(n), fetched_at=T0 + timedelta(days=n), status=200, payload=b"x"),
+            parsed(_page_url(n), f"Page {n}", body),
+        )
+
+    def toasted_values() -> int:
+        with engine.connect() as conn:
+            toast = conn.execute(text(
+                "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'search_doc'::regclass")).scalar()
+            return conn.execute(text(f"SELECT count(DISTINCT chunk_id) FROM {toast}")).scalar()
+
+    def hits():
+        with archive.sessions() as s:
+            return [(h.url, h.kind, h.revision, h.snippet, h.valid_from, h.valid_to, h.rank)
+                    for h in search.search(s, "zinc")]
+
+    before, toasted_before = hits(), toasted_values()
+    assert len(before) == 3 and toasted_before == 2  # the long revision's text and tsvector
+    upgrade(engine)
+    assert hits() == before
+    assert toasted_values() == 1  # its text only
+    engine.dispose()
