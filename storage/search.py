@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy.dialects.postgresql  # noqa: F401  registers ts_headline & co. before the statements below use them
 from sqlalchemy import Integer, Select, bindparam, column, delete, func, literal_column, or_, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session

@@ -253,3 +253,21 @@ def test_migration_0011_keeps_the_hits_and_moves_tsvectors_into_the_row(pg_url):
     assert hits() == before
     assert toasted_values() == 1  # its text only
     engine.dispose()
+
+
+def test_postgresql_snippets_compile_when_search_is_imported_first():
+    """storage.search builds its statements at import; ts_headline() is only known once
+    SQLAlchemy's PostgreSQL dialect is imported. A program that imports storage.search before
+    it opens a PostgreSQL archive (a fresh interpreter: the test process has it loaded already)
+    must still make snippets."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import storage.search as s\n"
+            "from sqlalchemy.dialects import postgresql\n"
+            "print(s._PG_SNIPPETS.compile(dialect=postgresql.dialect()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert "ts_headline" in out.stdout
