@@ -221,16 +221,20 @@ class Crawl:
             return cap, None
         delay = max(self.settings.per_host_delay, await robots.crawl_delay(url) or 0.0)
         host = host_of(url)
-        async with self.slots.slot(host, delay, max_hold=max_hold):
+        async with self.slots.slot(host, delay, max_hold=max_hold) as turn:
             shared = getattr(self, "shared_politeness", False)
             if shared:
                 await self._shared_slot(host, delay)  # type: ignore[attr-defined]
+            ended_at: datetime | None = None
             try:
                 async with self._fetch_gate:
+                    turn.started = time.monotonic()
                     result = await fetcher.fetch(url, conditional=conditional)
+                    # the delay runs from here, not from after the archive calls below
+                    turn.ended, ended_at = time.monotonic(), datetime.now(timezone.utc)
             finally:
                 if shared:
-                    await self._shared_done(host, delay)  # type: ignore[attr-defined]
+                    await self._shared_done(host, delay, ended_at)  # type: ignore[attr-defined]
         cap = result.capture
         if cap.status in (429, 503):
             wait = retry_after_seconds(cap.header("retry-after"), datetime.now(timezone.utc))
@@ -342,6 +346,24 @@ def _failed(cap: CaptureIn) -> bool:
     return cap.status is not None and (cap.status == 429 or cap.status >= 500)
 
 
+class HostTaken(Exception):
+    """Another worker holds the host: this worker gives the URL back instead of waiting."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host} is being fetched by another worker")
+        self.host = host
+
+
+@dataclass
+class _HeldHost:
+    """A host this worker holds in the archive (storage.frontier.claim_host_held)."""
+
+    token: datetime  # the claim's hold time: no other worker claims the host before it
+    delay: float
+    ended: datetime | None = None  # end of the last response; None while a request is in flight
+    extending: "asyncio.Future[Any] | None" = None  # a claim again with the token, under way
+
+
 class FrontierCrawl(Crawl):
     """A crawl that takes its work from the durable frontier by lease (one job, or all jobs)."""
 
@@ -367,9 +389,22 @@ class FrontierCrawl(Crawl):
         # Everything leased and not yet stored (fetched pages waiting for the parser or the
         # writer included): bounds memory and leases when parsing and storing fall behind.
         self.backlog = self.backlog_for(self.concurrency)
-        # Hosts this worker keeps between its own requests: host -> (claim token, end of the
-        # last response or None while one is in flight, delay).
-        self._held: dict[str, tuple[datetime, datetime | None, float]] = {}
+        # Hosts this worker keeps between its own requests (claims in the archive), and its
+        # URLs per host whose fetch is not over yet (a host is kept while any are left).
+        self._held: dict[str, _HeldHost] = {}
+        self._pending: Counter[str] = Counter()
+        hold = float(getattr(store, "lease_seconds", 60.0))  # a claim's hold (Archive.claim_host_held)
+        # A held host opens a request without a round trip while more than half its hold is
+        # left; the hold is extended (in the background) once less than three quarters are.
+        self._claim_margin = timedelta(seconds=hold / 2)
+        self._extend_below = timedelta(seconds=hold * 3 / 4)
+        # A host held elsewhere for longer than this is given up (its URLs go back to the
+        # frontier); a shorter wait is waited out. Leases skip hosts held elsewhere likewise.
+        self._held_margin = max(1.0, self.settings.per_host_delay) + 1.0
+        # Several workers: a URL whose host another worker holds goes back to the frontier
+        # (leases skip hosts held elsewhere, so the holder takes it) rather than wait here.
+        self.give_up_taken_hosts = shared_politeness
+        self._given_back: set[int] = set()  # entries given back (HostTaken) whose task may not have ended yet
         self.lease_batch = max(1, self.concurrency // 2)
         self._prestarted = False
 
@@ -391,50 +426,93 @@ class FrontierCrawl(Crawl):
             prestart(self.parse)
 
     async def _shared_slot(self, host: str, delay: float) -> None:
-        # The archive keeps a host closed while a request to it is in flight (until host_done,
-        # or until the hold runs out if that worker died) and then for the delay. A running
-        # delay is waited out; when another worker's request will end is unknown, so ask again
-        # soon, backing off (waiting out the whole hold left each waiter idle for seconds).
-        # A host this worker kept from its previous request (its token) opens at once: the
-        # delay since that request was kept here, by self.slots.
+        """Take the host in the archive for this request (several workers: the delay holds
+        across them). A host this worker holds already, with more than half its hold left, is
+        its own: no round trip (the delay since this worker's previous request was kept by
+        self.slots; the hold is extended in the background). A host another worker holds is
+        given up (HostTaken) when its hold has longer to run than the lease's margin: the URL
+        goes back to the frontier for the holder (leases skip hosts held elsewhere) rather than
+        waiting here, holding a fetch task. A shorter wait (the host's delay after another
+        worker's last request, a dead worker's hold running out) is waited out."""
+        held = self._held.get(host)
+        if held is not None and held.token - datetime.now(timezone.utc) > self._claim_margin:
+            held.ended = None  # a request in flight
+            return
         step = 0.05
         while True:
             held = self._held.get(host)
-            token, again = await self._archive(self.store_.claim_host_held, host, held[0] if held else None)
+            if held is not None and held.extending is not None:
+                await asyncio.wait([held.extending])  # its token may be the host's now
+            token, again = await self._archive(self.store_.claim_host_held, host, held.token if held else None)
             if token is not None:
-                self._held[host] = (token, None, delay)
+                self._held[host] = _HeldHost(token, delay)
                 return
             self._held.pop(host, None)  # the token no longer opens the host: it is void
             assert again is not None
             wait = (again - datetime.now(timezone.utc)).total_seconds()
-            if wait > delay + 0.05:  # in flight elsewhere: the hold is longer than the delay
+            if self.give_up_taken_hosts and wait > self._held_margin:
+                raise HostTaken(host)
+            if wait > delay + 0.05:  # in flight elsewhere: when it ends is unknown, ask again soon
                 wait, step = min(wait, step), min(step * 2, 1.0)
             await asyncio.sleep(min(max(wait, 0.005), 5.0))
 
-    async def _shared_done(self, host: str, delay: float) -> None:
-        """The response ended. When more of this worker's URLs wait for the host, keep it (the
-        next claim passes the token: no round trip to reopen the host and none to claim it
-        against other workers); else reopen it `delay` after this response's end."""
-        ended = datetime.now(timezone.utc)
+    def _extend(self, host: str, held: "_HeldHost") -> "asyncio.Future[Any]":
+        """Extend this worker's hold on the host (claim it again with its token), in an archive
+        thread, once at a time; the new token is recorded there, so a task cancelled meanwhile
+        loses nothing. It fails only when the hold ran out already (and another worker took
+        the host): the old token then opens nothing, and the next request claims afresh."""
+        if held.extending is not None and not held.extending.done():
+            return held.extending
+
+        def claim_again() -> None:
+            token, _again = self.store_.claim_host_held(host, held.token)
+            if token is not None:
+                held.token = token
+
+        held.extending = asyncio.get_running_loop().run_in_executor(self._archive_pool, claim_again)
+        # an error (a lost connection) surfaces at the next claim or release; not here
+        held.extending.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return held.extending
+
+    def _hold_is_old(self, held: "_HeldHost") -> bool:
+        return held.token - datetime.now(timezone.utc) < self._extend_below
+
+    async def _shared_done(self, host: str, delay: float, ended_at: datetime | None) -> None:
+        """The response ended (at ended_at; None: the request failed before one). While more
+        of this worker's URLs of the host are under way, keep the host: no round trip to open
+        it to others and none to claim it back (its hold is extended in the background once it
+        is old); else reopen it `delay` after this response's end."""
+        ended = ended_at or datetime.now(timezone.utc)
         held = self._held.get(host)
         if held is None:
             return
-        if self.slots.queued(host) > 1:  # this request still counts there
-            self._held[host] = (held[0], ended, delay)
+        held.ended, held.delay = ended, delay
+        if self._pending[host] > 1:  # this URL counts there until its fetch is over
+            if self._hold_is_old(held):
+                self._extend(host, held)
+            return
+        await self._reopen(host, held)
+
+    async def _reopen(self, host: str, held: "_HeldHost") -> None:
+        """Give the host back: open `delay` after its last response's end."""
+        if self._held.get(host) is not held:
             return
         del self._held[host]
-        await self._archive(self.store_.host_done, host, delay, ended_at=ended, token=held[0])
+        if held.extending is not None:
+            await asyncio.wait([held.extending])  # so the token below is the host's
+        ended = held.ended or datetime.now(timezone.utc)  # stopping: a request cancelled mid-way
+        await self._archive(self.store_.host_done, host, held.delay, ended_at=ended, token=held.token)
 
-    async def _release_hosts(self, idle_only: bool) -> None:
-        """Reopen hosts kept for URLs that no longer wait for them (given up, parked, a stop):
-        otherwise the host stays closed to other workers until the hold runs out."""
-        for host, (token, ended, delay) in list(self._held.items()):
-            if idle_only and (ended is None or self.slots.queued(host) > 0):
-                continue  # a request in flight ends with _shared_done
-            ended = ended or datetime.now(timezone.utc)  # stopping: a request cancelled mid-way
-            if self._held.get(host, (None,))[0] is token:
-                del self._held[host]
-                await self._archive(self.store_.host_done, host, delay, ended_at=ended, token=token)
+    async def _tend_hosts(self, idle_only: bool) -> None:
+        """Extend the holds of the hosts this worker keeps (requests in flight included), and
+        reopen those kept for URLs that no longer wait for them (given up, parked; all of them
+        at a stop): otherwise a host stays closed to other workers until its hold runs out."""
+        for host, held in list(self._held.items()):
+            if idle_only and (held.ended is None or self._pending[host] > 0):
+                if self._hold_is_old(held):
+                    await asyncio.wait([self._extend(host, held)])
+                continue
+            await self._reopen(host, held)
 
     def _policy(self, job_id: int) -> tuple[Scope | None, Recrawl | None, int | None]:
         if self.job_policy is None:
@@ -484,6 +562,11 @@ class FrontierCrawl(Crawl):
         try:
             cap, parsed = await self.fetch_one(fetcher, robots, item.url, conditional=conditional,
                                                max_hold=self.retry.park_beyond, on_fetched=on_fetched)
+        except HostTaken:
+            self._given_back.add(item.id)  # leased again, it is a new lease, not this one
+            await self._archive(self.store_.give_back, self.owner, [item.id])
+            self.stats["given_back"] += 1
+            return
         except HostHeldOff as held:
             # The host asked us to stay away (Retry-After) longer than a one-shot crawl waits
             # (before this URL's turn, or while it waited in line): park it without a request.
@@ -553,7 +636,7 @@ class FrontierCrawl(Crawl):
                 if ids:
                     await self._archive(self.store_.renew, self.owner, ids)
                 if self.shared_politeness:
-                    await self._release_hosts(idle_only=True)
+                    await self._tend_hosts(idle_only=True)
 
         renewer = asyncio.create_task(renew_leases())
         # A renewal that fails (a lost connection) ends the pass like any other archive call:
@@ -567,14 +650,16 @@ class FrontierCrawl(Crawl):
         fetching = 0
         drained_at = -1e9  # monotonic: when a lease last found fewer due URLs than asked for
 
-        def fetched_once() -> Callable[[], None]:
+        def fetched_once(host: str) -> Callable[[], None]:
             called = False
+            self._pending[host] += 1
 
             def fetched() -> None:
                 nonlocal called, fetching
                 if not called:
                     called = True
                     fetching -= 1
+                    self._pending[host] -= 1
                     wake.set()
 
             return fetched
@@ -590,20 +675,24 @@ class FrontierCrawl(Crawl):
                         # (nothing was due; links found meanwhile wait that long at most).
                         want = room >= self.lease_batch or (room > 0 and fetching < self.lease_batch)
                         if want and (not in_flight or time.monotonic() - drained_at >= self.poll):
-                            leased = await self._archive(self.store_.lease, self.owner, room, job_id=job_id)
+                            # several workers: not the URLs of hosts another worker holds
+                            mine = list(self._held) if self.shared_politeness else None
+                            leased = await self._archive(self.store_.lease, self.owner, room, job_id=job_id,
+                                                         hosts_held=mine, held_margin=self._held_margin)
                             if len(leased) < room:
                                 drained_at = time.monotonic()
                             if leased and not self._prestarted and len(in_flight) + len(leased) >= self.tasks:
                                 self._prestart_parsing()  # a long crawl: start the parse processes now
                             held = {i.id for i in in_flight.values()}
                             for item in leased:
-                                if item.id in held:
+                                if item.id in held and item.id not in self._given_back:
                                     # our own lease ran out and we took the URL again: it is under
                                     # way here already (the lease is ours again, renewed)
                                     continue
+                                self._given_back.discard(item.id)
                                 fetching += 1
                                 task = asyncio.create_task(self._process(fetcher, robots, item, report,
-                                                                         fetched_once()))
+                                                                         fetched_once(item.host)))
                                 task.add_done_callback(lambda _t: wake.set())
                                 in_flight[task] = item
                         if not in_flight:
@@ -650,7 +739,7 @@ class FrontierCrawl(Crawl):
             await self._store_queue.put(None)
             await writer
             if self.shared_politeness:
-                await self._release_hosts(idle_only=False)
+                await self._tend_hosts(idle_only=False)
             await self._archive(self.store_.release, self.owner)  # anything not stored goes back
             report.stats = dict(self.stats)
             report.seconds = time.monotonic() - t0

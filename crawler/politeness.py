@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 
 class HostHeldOff(Exception):
@@ -19,6 +20,17 @@ class HostHeldOff(Exception):
     def __init__(self, host: str, seconds: float) -> None:
         super().__init__(f"{host} asked us to wait {seconds:.0f} s more (Retry-After)")
         self.host, self.seconds = host, seconds
+
+
+@dataclass
+class Turn:
+    """One request's turn at a host. The holder sets `started`/`ended` (monotonic) around the
+    request itself: the delay runs from `ended`, and a slow host's adaptive delay counts only
+    its answer, not what the holder did before or after it in the turn (claiming the host in
+    the archive, waiting for a fetch slot). Unset, the whole turn counts."""
+
+    started: float | None = None
+    ended: float | None = None
 
 
 class HostSlots:
@@ -44,7 +56,7 @@ class HostSlots:
         return self._hold.get(host, 0.0)
 
     @asynccontextmanager
-    async def slot(self, host: str, delay: float, *, max_hold: float | None = None) -> AsyncIterator[None]:
+    async def slot(self, host: str, delay: float, *, max_hold: float | None = None) -> AsyncIterator[Turn]:
         """Wait for the host's turn. max_hold: raise HostHeldOff rather than wait out a
         Retry-After longer than this (also one that arrives while waiting in line)."""
         if host not in self._sems:
@@ -52,13 +64,13 @@ class HostSlots:
             self._gates[host] = asyncio.Lock()
         self._queued[host] = self._queued.get(host, 0) + 1
         try:
-            async with self._slot(host, delay, max_hold):
-                yield
+            async with self._slot(host, delay, max_hold) as turn:
+                yield turn
         finally:
             self._queued[host] -= 1
 
     @asynccontextmanager
-    async def _slot(self, host: str, delay: float, max_hold: float | None) -> AsyncIterator[None]:
+    async def _slot(self, host: str, delay: float, max_hold: float | None) -> AsyncIterator[Turn]:
         async with self._sems[host]:
             async with self._gates[host]:  # starts to one host are spaced one at a time
                 while True:
@@ -71,12 +83,13 @@ class HostSlots:
                     await asyncio.sleep(wait)
                 if self.per_host > 1:  # several in flight: space their starts by the delay
                     self._next_start[host] = time.monotonic() + delay
-            started = time.monotonic()
+            turn = Turn()
+            entered = time.monotonic()
             try:
-                yield
+                yield turn
             finally:
-                ended = time.monotonic()
-                took = ended - started
+                ended = turn.ended if turn.ended is not None else time.monotonic()
+                took = ended - (turn.started if turn.started is not None else entered)
                 self._last_took[host] = took
                 # A slow host is a busy host: when a delay is set at all, wait at least as long
                 # as its last response took (capped), so a struggling server gets air.

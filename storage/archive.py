@@ -21,7 +21,7 @@ import socket
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -164,9 +164,20 @@ class Archive:
         with self.sessions.begin() as s:
             return frontier.enqueue(s, job_id, urls, utcnow(), force=force, run_id=run_id, max_total=max_total)
 
-    def lease(self, owner: str, limit: int, *, job_id: int | None = None) -> list[Leased]:
+    def lease(self, owner: str, limit: int, *, job_id: int | None = None,
+              hosts_held: list[str] | None = None, held_margin: float = 2.0) -> list[Leased]:
+        """hosts_held (not None: a worker among several that keeps hosts): skip the URLs of
+        hosts someone else holds, i.e. claimed for more than held_margin seconds from now
+        (longer than a politeness delay: storage.frontier.lease)."""
+        now = utcnow()
+        held_after = None if hosts_held is None else now + timedelta(seconds=held_margin)
         with self.sessions.begin() as s:
-            return frontier.lease(s, owner, utcnow(), limit, job_id=job_id, lease_seconds=self.lease_seconds)
+            return frontier.lease(s, owner, now, limit, job_id=job_id, lease_seconds=self.lease_seconds,
+                                  hosts_held=hosts_held, held_after=held_after)
+
+    def give_back(self, owner: str, entry_ids: list[int]) -> int:
+        with self.sessions.begin() as s:
+            return frontier.give_back(s, owner, entry_ids)
 
     def unfinished(self, job_id: int, *, due_only: bool = False) -> int:
         with self.sessions() as s:

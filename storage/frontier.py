@@ -7,13 +7,17 @@ of work, so storing a capture and advancing its frontier entry are one transacti
 
 Per-host politeness across workers: `claim_host` atomically moves a host's next allowed time
 forward only if it has passed, so at most one worker starts a request to a host at a time,
-and `host_done` sets the next allowed time from the END of the response.
+and `host_done` sets the next allowed time from the END of the response. A worker keeps the
+hosts it fetches (`claim_host_held`: the claim's hold is its token, extended while it has URLs
+of the host) and leases skip the URLs of hosts held elsewhere, so each host is fetched by one
+worker at a time with no archive round trip between its requests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,19 +110,32 @@ def lease(
     *,
     job_id: int | None = None,
     lease_seconds: float = LEASE_SECONDS,
+    hosts_held: Collection[str] | None = None,
+    held_after: datetime | None = None,
 ) -> list[Leased]:
-    """Take up to `limit` due entries (or expired leases), highest priority first."""
+    """Take up to `limit` due entries (or expired leases), highest priority first.
+
+    With `held_after` (several workers, each keeping the hosts it fetches: claim_host_held),
+    skip the URLs of hosts held by someone else: a host whose claim holds it past `held_after`
+    and is not among `hosts_held` (the caller's own). The holder takes them; another worker
+    would only wait for the host. A host in its politeness delay is not held: anyone may take
+    its URLs."""
     due = (
         (FrontierEntry.state == "queued") & (FrontierEntry.next_fetch_at <= now)
     ) | ((FrontierEntry.state == "leased") & (FrontierEntry.lease_expires_at < now))
     stmt = select(FrontierEntry).where(due)
     if job_id is not None:
         stmt = stmt.where(FrontierEntry.job_id == job_id)
+    if held_after is not None:
+        elsewhere = select(HostState.host).where(HostState.next_allowed_at > held_after)
+        if hosts_held:
+            elsewhere = elsewhere.where(HostState.host.not_in(list(hosts_held)))
+        stmt = stmt.where(FrontierEntry.host.not_in(elsewhere))
     stmt = stmt.order_by(
         FrontierEntry.priority.desc(), FrontierEntry.next_fetch_at, FrontierEntry.id
     ).limit(limit)
     if s.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, of=FrontierEntry)
     rows = s.scalars(stmt).all()
     expires = now + timedelta(seconds=lease_seconds)
     out = []
@@ -183,6 +200,20 @@ def finish(s: Session, done: FrontierDone, now: datetime, stored_outcome: str | 
         entry.state = "queued"
         entry.next_fetch_at = done.next_fetch_at
     return True
+
+
+def give_back(s: Session, owner: str, entry_ids: list[int]) -> int:
+    """Give back some of `owner`'s leases untouched (due again at once; no attempt counted):
+    URLs it will not fetch after all (their host is another worker's)."""
+    if not entry_ids:
+        return 0
+    result = s.execute(
+        update(FrontierEntry)
+        .where(FrontierEntry.id.in_(entry_ids), FrontierEntry.lease_owner == owner,
+               FrontierEntry.state == "leased")
+        .values(state="queued", lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount or 0
 
 
 def release(s: Session, owner: str) -> int:

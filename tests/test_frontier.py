@@ -82,6 +82,29 @@ def test_a_capture_is_stored_only_while_its_lease_is_held(archive, job):
     assert n == {first.url: 1, second.url: 1} and c["done"] == 2
 
 
+def test_a_lease_skips_the_hosts_another_worker_holds(archive, job):
+    """Several workers keep the hosts they fetch (claim_host_held): a worker's lease leaves the
+    URLs of a host someone else holds to the holder, takes those of hosts it holds itself, and
+    of hosts merely in their politeness delay."""
+    t = lambda sec: T0 + timedelta(seconds=sec)  # noqa: E731
+    with archive.sessions.begin() as s:
+        token, _ = frontier.claim_host_held(s, "a.test", t(0), hold=60)  # w1 holds a.test
+        assert token is not None
+        frontier.claim_host_held(s, "b.test", t(0), hold=60)
+        frontier.host_done(s, "b.test", t(1), 0.5)  # b.test: released, in its delay until t(1.5)
+    with archive.sessions.begin() as s:
+        w2 = frontier.lease(s, "w2", t(1.2), 10, job_id=job, hosts_held=[], held_after=t(31.2))
+    assert [i.host for i in w2] == ["b.test"]  # a.test's five URLs are w1's to fetch
+    with archive.sessions.begin() as s:
+        w1 = frontier.lease(s, "w1", t(1.2), 10, job_id=job, hosts_held=["a.test"], held_after=t(31.2))
+    assert sorted(i.host for i in w1) == ["a.test"] * 5
+    with archive.sessions.begin() as s:  # w1 gives two back: due again, no attempt counted
+        assert frontier.give_back(s, "w2", [w1[0].id, w1[1].id]) == 0  # not w2's to give
+        assert frontier.give_back(s, "w1", [w1[0].id, w1[1].id]) == 2
+        again = frontier.lease(s, "w1", t(1.3), 10, job_id=job, hosts_held=["a.test"], held_after=t(31.3))
+    assert {i.id for i in again} == {w1[0].id, w1[1].id} and {i.attempts for i in again} == {0}
+
+
 def test_failures_park_and_reschedule(archive, job):
     with archive.sessions.begin() as s:
         items = frontier.lease(s, "w", T0, 2, job_id=job)

@@ -305,10 +305,11 @@ def test_a_worker_rides_out_lost_database_connections(pg_url, tmp_path):
     completes with every page stored exactly once."""
     pg_archive(pg_url)
     named = pg_url + "&application_name=" + (app := "pt_cut_" + os.urandom(4).hex())
-    # 30 pages a host: a round long enough for two cuts mid-transaction (with 15, it sometimes
-    # ended during the first pass's restart and the test had nothing left to cut)
-    hosts = serve_hosts(article_site(30, response_delay=0.05), 4)
-    urls = hosts.interleaved(lambda k: [f"/a{i}" for i in range(30)])
+    # 60 pages a host: a round long enough for two cuts mid-transaction (with 15, it sometimes
+    # ended during the first pass's restart and the test had nothing left to cut; a worker
+    # that keeps its hosts makes few transactions besides its stores)
+    hosts = serve_hosts(article_site(60, response_delay=0.05), 4)
+    urls = hosts.interleaved(lambda k: [f"/a{i}" for i in range(60)])
     env = env_for(hosts, PAGETRAIL_CONCURRENCY="4", PAGETRAIL_LEASE_SECONDS="3")
     add_schedule(tmp_path, pg_url, "cuts", urls, "1d")
     worker = start("worker", named, env)
