@@ -7,12 +7,12 @@ connection does; the pages come from real local HTTP servers.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from crawler.asyncrun import run_async
 from crawler.engine import FrontierCrawl
 from crawler.settings import FetchSettings
 from storage.archive import Archive
@@ -66,7 +66,7 @@ def run_pass(store: FailingArchive, urls: list[str], concurrency: int = 16) -> N
     job = store.ensure_job(job_key("crawl", {"seeds": urls}), {"seeds": urls})
     engine = FrontierCrawl(store=store, owner="w1", settings=FetchSettings(per_host_delay=0.0,
                            allow_private_addresses=True), parse=lambda *a: None, concurrency=concurrency)
-    asyncio.run(engine.run_job(job, one_shot=True, seeds=urls))
+    run_async(engine.run_job(job, one_shot=True, seeds=urls))
 
 
 def captures_and_states(archive: Archive) -> tuple[list[tuple[str, str | None]], dict[str, str]]:

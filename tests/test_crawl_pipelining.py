@@ -4,11 +4,11 @@ up the URL that asked; with one archive thread every archive call runs in that o
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any
 
+from crawler.asyncrun import run_async
 from crawler.engine import FrontierCrawl
 from crawler.settings import FetchSettings
 from parsers.urls import host_of
@@ -60,7 +60,7 @@ def crawl(store: SlowArchive, urls: list[str], *, concurrency: int, archive_thre
     engine = FrontierCrawl(store=store, owner="w1", settings=FetchSettings(per_host_delay=0.0,
                            allow_private_addresses=True), parse=lambda *a: None, concurrency=concurrency,
                            archive_threads=archive_threads)
-    asyncio.run(engine.run_job(job, one_shot=True, seeds=urls))
+    run_async(engine.run_job(job, one_shot=True, seeds=urls))
 
 
 def serve(n: int) -> tuple[LocalServer, list[str]]:

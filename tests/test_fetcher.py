@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import socket
 from dataclasses import dataclass, field
 
 import pytest
 
+from crawler.asyncrun import run_async
 from crawler.engine import Crawl, retry_after_seconds, run_crawl
 from crawler.fetcher import Fetcher
 from crawler.settings import FetchSettings
@@ -38,7 +38,7 @@ def fetch(url: str, **kw):
         async with Fetcher(settings(**kw)) as f:
             return await f.fetch(url)
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 @dataclass
@@ -68,7 +68,7 @@ def tiny_parse(content, url, headers, fetched_at):
 
 def crawl(urls, **kw):
     writer = MemoryWriter()
-    report = asyncio.run(run_crawl(urls, settings=settings(**kw), writer=writer, parse=tiny_parse))
+    report = run_async(run_crawl(urls, settings=settings(**kw), writer=writer, parse=tiny_parse))
     return writer, report
 
 
