@@ -10,13 +10,13 @@ HTTP servers, on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any
 
 from sqlalchemy import select
 
+from crawler.asyncrun import run_async
 from crawler.engine import CrawlReport, FrontierCrawl
 from crawler.settings import FetchSettings
 from parsers.urls import host_of
@@ -59,7 +59,7 @@ def crawl(store: Any, urls: list[str], delay: float) -> CrawlReport:
     job = store.ensure_job(job_key("crawl", {"seeds": urls}), {"seeds": urls})
     engine = FrontierCrawl(store=store, owner="w1", shared_politeness=True, parse=lambda *a: None,
                            settings=FetchSettings(per_host_delay=delay, allow_private_addresses=True))
-    return asyncio.run(engine.run_job(job, one_shot=True, seeds=urls))
+    return run_async(engine.run_job(job, one_shot=True, seeds=urls))
 
 
 def test_no_archive_round_trip_between_requests_to_a_kept_host(db_url):
