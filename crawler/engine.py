@@ -125,7 +125,8 @@ class Crawl:
         # would only queue on the database's write lock, whose busy handler sleeps up to
         # 100 ms per retry (seconds of convoy at a crawl's start). Otherwise the writer gets a
         # thread of its own and the frontier calls (leases, host claims) `archive_threads`
-        # more, so they never wait behind a store.
+        # more, so they never wait behind a store. (On PostgreSQL three writers stored no
+        # faster than one on 2 cores: a crawl there is CPU-bound.)
         self.archive_threads = max(1, archive_threads)
         self._archive_pool: ThreadPoolExecutor | None = None
         self._writer_pool: ThreadPoolExecutor | None = None
@@ -481,12 +482,13 @@ class FrontierCrawl(Crawl):
         """The response ended (at ended_at; None: the request failed before one). While more
         of this worker's URLs of the host are under way, keep the host: no round trip to open
         it to others and none to claim it back (its hold is extended in the background once it
-        is old); else reopen it `delay` after this response's end."""
-        ended = ended_at or datetime.now(timezone.utc)
+        is old); else reopen it `delay` after this response's end. (Keeping it idle for the
+        next lease's URLs saved a claim and a reopening a page at delay 0, but the first
+        worker to lease then kept every host and the others had no work.)"""
         held = self._held.get(host)
         if held is None:
             return
-        held.ended, held.delay = ended, delay
+        held.ended, held.delay = ended_at or datetime.now(timezone.utc), delay
         if self._pending[host] > 1:  # this URL counts there until its fetch is over
             if self._hold_is_old(held):
                 self._extend(host, held)
@@ -673,7 +675,12 @@ class FrontierCrawl(Crawl):
                         # Lease in batches (a transaction per fetch would cost more than it saves),
                         # and after a lease came back short, not again before the poll interval
                         # (nothing was due; links found meanwhile wait that long at most).
-                        want = room >= self.lease_batch or (room > 0 and fetching < self.lease_batch)
+                        # When the backlog bounds the room (parsing and storing are behind),
+                        # wait for a batch's worth too: a store frees one place at a time, and
+                        # leasing one URL per store cost a transaction a page.
+                        backlog_room = self.backlog - len(in_flight)
+                        want = room >= self.lease_batch or (
+                            room > 0 and fetching < self.lease_batch and backlog_room >= self.lease_batch)
                         if want and (not in_flight or time.monotonic() - drained_at >= self.poll):
                             # several workers: not the URLs of hosts another worker holds
                             mine = list(self._held) if self.shared_politeness else None
