@@ -104,6 +104,22 @@ def captures_by_run(db_url: str) -> dict[int, Counter[str]]:
     return out
 
 
+def twice_explained(db_url: str, stored: Counter[str], hits: list) -> str:
+    """For a failed exactly-once check: each URL stored or requested more than once, with its
+    captures (status, error, fetch time) and the servers' log of it."""
+    requested = Counter((h.host, h.path) for h in hits)
+    urls = {u for u, n in stored.items() if n > 1}
+    urls |= {u for u in stored if any(n > 1 and u.endswith(f"//{host}{path}") for (host, path), n in requested.items())}
+    lines = []
+    for u in sorted(urls)[:5]:
+        caps = sql(db_url, "SELECT id, crawl_run_id, status, error_kind, error_message, fetched_at FROM capture "
+                   "WHERE requested_url = :u ORDER BY id", u=u)
+        entry = sql(db_url, "SELECT state, attempts, last_outcome, lease_owner FROM frontier WHERE url = :u", u=u)
+        served = [(round(h.start, 3), round(h.end, 3)) for h in hits if u.endswith(f"//{h.host}{h.path}")]
+        lines.append(f"{u}: captures {caps}; frontier {entry}; served {served}")
+    return "\n".join(lines) or "no URL twice"
+
+
 def articles(hosts: Hosts) -> list:
     with hosts.site.lock:
         return [h for h in hosts.site.log if h.path.startswith("/a")]
@@ -133,10 +149,12 @@ def test_four_workers_store_a_round_of_1000_pages_once(pg_url, tmp_path):
     ((run_id,),) = sql(pg_url, "SELECT run_id FROM schedule_fire")
     per_run = captures_by_run(pg_url)
     assert set(per_run) == {run_id}
-    assert set(per_run[run_id]) == set(urls) and set(per_run[run_id].values()) == {1}  # each once
     hits = articles(hosts)
+    assert set(per_run[run_id]) == set(urls) and set(per_run[run_id].values()) == {1}, \
+        twice_explained(pg_url, per_run[run_id], hits)  # each once
     requested = Counter((h.host, h.path) for h in hits)
-    assert len(requested) == 1000 and set(requested.values()) == {1}  # no URL fetched twice
+    assert len(requested) == 1000 and set(requested.values()) == {1}, \
+        twice_explained(pg_url, per_run[run_id], hits)  # no URL fetched twice
     gaps = host_gaps(hits)
     assert len(gaps) == HOSTS and min(gaps.values()) >= DELAY, sorted(gaps.values())[:3]
     # the work was shared: each worker process stored some of the round
