@@ -1124,6 +1124,22 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
     return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html=sanitize_fragments(nodes, url))
 
 
+def _related_anchors(names: _Names) -> list[lxml.html.HtmlElement]:
+    """What `//*[contains(@class,'related')]//a[@href]` selects (links with an href inside an
+    element whose class contains "related", each once, in document order), from the names walk:
+    the XPath's `//*` tests every element of the page."""
+    out: list[lxml.html.HtmlElement] = []
+    outer: lxml.html.HtmlElement | None = None  # the last block taken: nested ones add nothing new
+    for el, cls in zip(names.elements, names._values["class"]):
+        if "related" not in cls:
+            continue
+        if outer is not None and any(a is outer for a in el.iterancestors()):
+            continue
+        outer = el
+        out.extend(a for a in el.iterdescendants("a") if a.get("href") is not None)
+    return out
+
+
 def _same_place(el: lxml.html.HtmlElement, tree: lxml.html.HtmlElement,
                 copy_root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The element of a deep copy of `tree` that stands where `el` stands in `tree`."""
@@ -1152,7 +1168,7 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     comments, thread = extract_comments(tree, fetched_at, names, jsonld)
     ads, ad_ids = _collect_ads(tree, url, names)
     related = []
-    for a in tree.xpath("//*[contains(@class,'related')]//a[@href]")[:20]:
+    for a in _related_anchors(names)[:20]:
         title = inline_text(a)
         if len(title) > 10:
             related.append(Related(title=title, url=urljoin(url, a.get("href"))))
