@@ -96,6 +96,9 @@ class _Names:
         # itemprop "author", class "byline" or "author-name"): what the metadata reads
         self.rdfa_or_byline: list[lxml.html.HtmlElement] = []
         classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
+        self.flags: list[int] = []  # per element: bit i set when _NAME_PATTERNS[i] matches its names
+        flags = self.flags
+        known = _VALUE_BITS.get
         for el in tree.iter():
             tag = el.tag
             if tag.__class__ is not str:  # comments and processing instructions
@@ -115,6 +118,18 @@ class _Names:
             classes.append(cls or "")
             ids.append(eid or "")
             roles.append(role or "")
+            # which of the finders' name patterns this element's names match (see _NAME_PATTERNS)
+            f = 0
+            if cls:
+                b = known(cls)
+                f = (_value_bits(cls) if b is None else b) & _CLASS_BITS
+            if eid:
+                b = known(eid)
+                f |= (_value_bits(eid) if b is None else b) & _ID_BITS
+            if role:
+                b = known(role)
+                f |= (_value_bits(role) if b is None else b) & _ALL_BITS
+            flags.append(f)
         self._lines: dict[str, tuple[str, list[int]]] = {}
 
     def _text(self, of: str) -> tuple[str, list[int]]:
@@ -147,6 +162,9 @@ class _Names:
         "id") the pattern matches, in document order. The pattern gets re.M, so ^ and $ hold
         for each element's line; a match never spans lines (it holds no newline), and its last
         character lies in the line it matched in."""
+        bit = _NAME_BIT.get((pattern, of))
+        if bit is not None:  # one of the finders' patterns: already looked up in the walk
+            return [el for el, f in zip(self.elements, self.flags) if f & bit]
         lined = _LINED.get(pattern)
         if lined is None:
             lined = _LINED[pattern] = _lined(pattern)
@@ -381,9 +399,12 @@ def _collect_ads(tree: lxml.html.HtmlElement, url: str,
     removed: set[lxml.html.HtmlElement] = set()
     # only ad-named elements, <ins class=adsbygoogle> and iframes can be ads (in document order:
     # an ad inside one already taken is not another ad)
-    marked = set(names.matching(_AD_MARK)) | set(names.matching(_ADSBYGOOGLE))
-    for el in names.elements:
-        if el.tag in ("html", "body") or (el not in marked and el.tag != "iframe"):
+    marked = _NAME_BIT[(_AD_MARK, "all")] | _NAME_BIT[(_ADSBYGOOGLE, "all")]
+    for el, flags in zip(names.elements, names.flags):
+        if not flags & marked:
+            if el.tag != "iframe":
+                continue
+        elif el.tag in ("html", "body"):
             continue
         kind = _ad_kind(el)
         if kind is None:
@@ -671,6 +692,35 @@ def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
 
 
 _SECTION_WORDS = re.compile(r"(^|[\s_-])(comments?|discussion|responses|replies|discuss)([\s_-]|$)", re.I)
+
+# The patterns the finders look for in names, each with the names it reads ("all": class, id
+# and role; "class"; "id"). The names walk looks each class, id and role value up once (cached
+# across pages: class strings come back on element after element) and keeps a bit per pattern.
+# Searching values one at a time finds what _Names.matching()'s lined search finds: these
+# patterns match whole words without spaces (or, for ids, a whole line), so a match never spans
+# two values, and a value's start and end stand where its line had a separator or a line end.
+_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_AD_MARK, "all"), (_ADSBYGOOGLE, "all"), (_ITEM_ID, "id"), (_ITEM_CLASS, "class"),
+    (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"))
+_NAME_BIT: dict[tuple[re.Pattern[str], str], int] = {key: 1 << i for i, key in enumerate(_NAME_PATTERNS)}
+_ALL_BITS = sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "all")
+_CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "class")
+_ID_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "id")
+_VALUE_BITS: dict[str, int] = {}
+
+
+def _value_bits(value: str) -> int:
+    """Which _NAME_PATTERNS one class, id or role value matches (remembered). A newline in a
+    value reads as a space, as in _Names' lines."""
+    line = value.replace("\n", " ")
+    bits = 0
+    for i, (pattern, _) in enumerate(_NAME_PATTERNS):
+        if pattern.search(line):
+            bits |= 1 << i
+    if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
+        _VALUE_BITS.clear()
+    _VALUE_BITS[value] = bits
+    return bits
 
 
 def _comment_section(tree: lxml.html.HtmlElement, names: _Names | None = None) -> list[lxml.html.HtmlElement]:
