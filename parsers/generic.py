@@ -71,6 +71,17 @@ def _has(pattern: re.Pattern[str], names: str) -> bool:
     return pattern.search(names) is not None
 
 
+def _names_match(pattern: re.Pattern[str], el: lxml.html.HtmlElement) -> bool:
+    """_has(pattern, _attrs(el)) for a pattern that cannot match across a space (whole words,
+    or words without spaces): looked up per class, id and role value, so a class string that
+    comes back is remembered even when the element's id is unique."""
+    get = el.get
+    for value in (get("class"), get("id"), get("role")):
+        if value and _has(pattern, value):
+            return True
+    return False
+
+
 _XPATHS: dict[str, etree.XPath] = {}
 
 
@@ -936,6 +947,17 @@ _INLINE = frozenset({"a", "b", "strong", "i", "em", "u", "span", "font", "small"
                      "cite", "q", "code", "time", "br", "img", "s", "ins", "del"})
 
 
+def _may_state_copyright(text: str) -> bool:
+    """False when _COPYRIGHT cannot match: every match holds "©", or, lowercased, "&copy;",
+    "copyr" or "all r" (re.I's extra case pairs such as dotless i and long s are not in these
+    letters). A few substring tests instead of a case-blind alternation tried at every
+    character: that search was a tenth of the body's time."""
+    if "©" in text:
+        return True
+    low = text.lower()
+    return "copyr" in low or "all r" in low or "&copy;" in low
+
+
 def _block_score(text: str) -> float:
     """A paragraph's weight: longer and more sentence-like text counts more (commas, or full
     stops for scripts that seldom use commas); footer lines that state a copyright hardly count."""
@@ -943,7 +965,7 @@ def _block_score(text: str) -> float:
     if punct < 2:
         punct = max(punct, text.count(". ") + text.count("\u3002") + text.count("다.") // 2)
     score = 1 + min(punct, 10) + min(len(text) / 100, 5)
-    if len(text) < 400 and _COPYRIGHT.search(text):
+    if len(text) < 400 and _may_state_copyright(text) and _COPYRIGHT.search(text):
         score *= 0.1
     return score
 
@@ -953,29 +975,21 @@ def _direct_text(el: lxml.html.HtmlElement) -> str:
     children's text (links, emphasis) included."""
     parts = [el.text or ""]
     for child in el:
-        if isinstance(child.tag, str) and child.tag in _INLINE:
+        tag = child.tag
+        if tag.__class__ is str and tag in _INLINE:
             parts.append(text_of(child))
         parts.append(child.tail or "")
     return fold_ws(" ".join(parts))
 
 
+_MAYBE_LEAF = frozenset({"div", "section", "article", "span"})  # blocks when nothing inside makes them containers
+
+
 def _holds_container(el: lxml.html.HtmlElement) -> bool:
-    return any(c.tag in _CONTAINER_CHILDREN for c in el if c.tag.__class__ is str)
-
-
-def _holds_container_and_direct_text(el: lxml.html.HtmlElement) -> tuple[bool, str]:
-    """Whether a child makes the element a container, and _direct_text(el), in one pass."""
-    holds = False
-    parts = [el.text or ""]
-    for child in el:
-        tag = child.tag
-        if tag.__class__ is str:
-            if tag in _INLINE:
-                parts.append(text_of(child))
-            elif tag in _CONTAINER_CHILDREN:
-                holds = True
-        parts.append(child.tail or "")
-    return holds, fold_ws(" ".join(parts))
+    for c in el:
+        if c.tag in _CONTAINER_CHILDREN:  # (a comment's tag is a function: never in the set)
+            return True
+    return False
 
 
 def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
@@ -994,11 +1008,15 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
                 leaf = True
                 if tag in ("li", "td") and _holds_container(child):
                     stack.append((child, f))
+            elif tag in _MAYBE_LEAF:
+                # a paragraph unless a child makes it a container; only a container's own
+                # text is wanted (reading it means serializing every inline child)
+                leaf = not _holds_container(child)
+                if not leaf:
+                    own = _direct_text(child)
             else:
-                # one pass over the children: do they make this a container, and the text
-                # written straight into it (its text, inline children's text, tails)
-                holds, own = _holds_container_and_direct_text(child)
-                leaf = not holds and tag in ("div", "section", "article", "span")
+                leaf = False
+                own = _direct_text(child)
             if not leaf:
                 stack.append((child, f))
                 # Text written straight into a container, lines split by <br> or empty divs,
@@ -1019,10 +1037,9 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in scores:
-        attrs = _attrs(el)
-        if _has(_BODY_NAME, attrs):
+        if _names_match(_BODY_NAME, el):
             scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif _has(_POSITIVE, attrs) or el.tag in ("article", "main"):
+        elif _names_match(_POSITIVE, el) or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
 
