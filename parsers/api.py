@@ -78,12 +78,13 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
             chosen = available[profile]
         else:
             chosen = choose_profile(url, tree, available)
+    links = page_links(tree, url)  # first: a generic extraction consumes the tree
     if chosen is None:
-        page = extract_generic(tree, url, fetched_at, date_search=True)
+        page = extract_generic(tree, url, fetched_at, date_search=True, consume=True)
     else:
         page, missing = apply_profile(chosen, tree, url, fetched_at)
         if missing:
-            generic = extract_generic(tree, url, fetched_at, date_search=True)
+            generic = extract_generic(tree, url, fetched_at, date_search=True, consume=True)
             generic.degraded = True
             generic.profile_hash = chosen.hash
             generic.failed_profile = chosen.name
@@ -94,7 +95,7 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
         else:
             _fill_fallbacks(page, chosen, extract_metadata(tree, url))
     page.warnings = warnings + page.warnings
-    page.links = page_links(tree, url)
+    page.links = links
     return page
 
 

@@ -106,6 +106,10 @@ class _Names:
         # RDFa Dublin Core properties (property="dc:...") and byline candidates (rel or
         # itemprop "author", class "byline" or "author-name"): what the metadata reads
         self.rdfa_or_byline: list[lxml.html.HtmlElement] = []
+        self.article_bodies: list[lxml.html.HtmlElement] = []  # itemprop="articleBody"
+        # scripts, styles, controls (not forms) and elements hidden by their own style or
+        # hidden attribute, in document order
+        self.invisible: list[lxml.html.HtmlElement] = []
         classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
         self.flags: list[int] = []  # per element: bit i set when _NAME_PATTERNS[i] matches its names
         flags = self.flags
@@ -120,9 +124,16 @@ class _Names:
                 self.schema_comments.append(el)
             cls, eid, role = get("class"), get("id"), get("role")
             prop = get("property")
+            itemprop = get("itemprop")
             if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
-                    or get("itemprop") == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                    or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
                 self.rdfa_or_byline.append(el)
+            if itemprop == "articleBody":
+                self.article_bodies.append(el)
+            # what _drop_invisible() would cut (the body, when it works on this tree itself)
+            if tag in _INVISIBLE_TAGS or ((get("style") is not None or get("hidden") is not None)
+                                          and _own_hidden(el)):
+                self.invisible.append(el)
             if cls is None and eid is None and role is None and tag != "ins" and tag != "iframe":
                 continue
             self.elements.append(el)
@@ -400,6 +411,7 @@ def _ad_kind(el: lxml.html.HtmlElement) -> str | None:
 
 
 _ADSBYGOOGLE = re.compile("adsbygoogle", re.I)
+_INVISIBLE_TAGS = SKIP_TAGS - {"form"}  # what _drop_invisible() cuts by tag
 
 
 def _collect_ads(tree: lxml.html.HtmlElement, url: str,
@@ -838,6 +850,17 @@ def _text_mass(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, int]:
     return mass
 
 
+def _drop_listed(root: lxml.html.HtmlElement, invisible: list[lxml.html.HtmlElement]) -> None:
+    """_drop_invisible(root) for elements found beforehand (_Names.invisible, found in the
+    whole tree): root and what holds it stay; one outside root's subtree, or inside a part
+    already cut, is cut where it is, which changes nothing in root's subtree (drop_tree only
+    moves an element's tail into its previous sibling or parent)."""
+    keep = {root, *root.iterancestors()}
+    for el in invisible:
+        if el not in keep and el.getparent() is not None:
+            el.drop_tree()
+
+
 def _own_hidden(el: lxml.html.HtmlElement) -> bool:
     style = (el.get("style") or "").replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style or el.get("hidden") is not None
@@ -1102,10 +1125,15 @@ def _prune_inside(container: lxml.html.HtmlElement) -> None:
         el.drop_tree()
 
 
-def _marked_body(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+def _marked_body(root: lxml.html.HtmlElement,
+                 candidates: list[lxml.html.HtmlElement] | None = None) -> lxml.html.HtmlElement | None:
     """The element the page itself marks as the article body (schema.org microdata
-    itemprop="articleBody"), when it holds real text."""
-    marked = [el for el in root.iter() if isinstance(el.tag, str) and el.get("itemprop") == "articleBody"]
+    itemprop="articleBody"), when it holds real text. candidates: the tree's elements so
+    marked, found beforehand (those still in root's subtree count)."""
+    if candidates is None:
+        marked = [el for el in root.iter() if isinstance(el.tag, str) and el.get("itemprop") == "articleBody"]
+    else:
+        marked = [el for el in candidates if el is root or any(a is root for a in el.iterancestors())]
     if len(marked) != 1:
         return None
     return marked[0] if len(fold_ws(text_of(marked[0]))) >= 200 else None
@@ -1160,12 +1188,18 @@ def _best_containers(root: lxml.html.HtmlElement, title: str | None = None) -> l
     ]
 
 
-def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None) -> Body:
+def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None,
+                 names: _Names | None = None) -> Body:
     """The article: the container the page marks as its body, else the best-scoring container
     and the siblings that continue it, with the boilerplate inside them (share bars, related
-    posts, author boxes) removed."""
-    _drop_invisible(root)
-    marked = _marked_body(root)
+    posts, author boxes) removed. names: the names walk of the tree `root` belongs to (ads may
+    have been cut from it since), for what is invisible and what is marked articleBody."""
+    if names is None:
+        _drop_invisible(root)
+        marked = _marked_body(root)
+    else:
+        _drop_listed(root, names.invisible)
+        marked = _marked_body(root, names.article_bodies)
     containers = [marked] if marked is not None else _best_containers(root, title)
     if not containers:
         _strip_boilerplate(root)
@@ -1222,9 +1256,11 @@ def _same_place(el: lxml.html.HtmlElement, tree: lxml.html.HtmlElement,
 
 
 def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime | None = None,
-                    *, date_search: bool = False) -> ParsedPage:
-    """A ParsedPage from any tree. The tree is not modified. date_search: when the markup
-    names no date, ask htmldate (its heuristics cost about a millisecond a page)."""
+                    *, date_search: bool = False, consume: bool = False) -> ParsedPage:
+    """A ParsedPage from any tree. date_search: when the markup names no date, ask htmldate
+    (its heuristics cost about a millisecond a page). The tree is not modified, unless
+    `consume`: the caller has no further use for it, and the body is cut out of the tree
+    itself instead of a deep copy (the body comes last: everything else has read the tree)."""
     import copy
 
     jsonld = _jsonld_objects(tree)  # parsed once, for the metadata and the comments
@@ -1239,16 +1275,24 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
         title = inline_text(a)
         if len(title) > 10:
             related.append(Related(title=title, url=urljoin(url, a.get("href"))))
-    work = copy.deepcopy(tree)
-    # The copy has the same shape: find the ad elements in it by their child positions from the
-    # root, all before removing any (not by XPath: tags like <fb:like> make paths XPath cannot
-    # evaluate; not by walking both trees: a few parents per ad are cheaper)
-    doomed = [_same_place(el, tree, work) for el in ad_ids]
+    if consume:
+        work = tree
+        doomed = list(ad_ids)
+    else:
+        work = copy.deepcopy(tree)
+        # The copy has the same shape: find the ad elements in it by their child positions from
+        # the root, all before removing any (not by XPath: tags like <fb:like> make paths XPath
+        # cannot evaluate; not by walking both trees: a few parents per ad are cheaper)
+        doomed = [_same_place(el, tree, work) for el in ad_ids]
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
     body_root = work.find(".//body")
-    body = extract_body(body_root if body_root is not None else work, url, md.title)
+    if body_root is None:
+        body_root = work
+    # In the tree itself the names walk has already found what is invisible and what the page
+    # marks as its article body: no walk for them (in a copy they would have to be found again)
+    body = extract_body(body_root, url, md.title, names if consume else None)
     warnings = [] if body.paragraphs else ["no article text found"]
     return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION, metadata=md, body=body,
                       ads=ads, related=related, comments=comments, warnings=warnings, thread=thread)
