@@ -9,7 +9,8 @@ does not version.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 from datetime import datetime
 
 from parsers.generic import extract_generic, extract_metadata
@@ -99,12 +100,24 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
     return page
 
 
+# a link from the site's root ("/path?query#fragment", not "//host"): no ";" (urljoin drops
+# empty parameters), no tab, CR or LF (urljoin removes them)
+_ROOTED = re.compile(r"/(?!/)[^;\t\r\n]*")
+
+
 def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
     """Absolute http(s) links of the page, without fragments, each once, in document order."""
     base = url
     base_el = tree.find(".//base")
     if base_el is not None and base_el.get("href"):
         base = urljoin(url, base_el.get("href").strip())
+    # "/path" links resolve to the base's scheme and host + the link as written, when nothing
+    # in them is rewritten by urljoin (dot segments, empty ";" or "?", tabs and newlines)
+    try:
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+    except ValueError:  # a malformed base: urljoin decides, link by link, as before
+        origin = None
     out: dict[str, None] = {}
     for a in tree.iter("a", "area"):
         href = (a.get("href") or "").strip()
@@ -114,6 +127,9 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
             continue
         if href.startswith(("http://", "https://")) and "/." not in href and " " not in href:
             absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
+        elif origin is not None and href[0] == "/" and _ROOTED.fullmatch(href) and "/." not in href \
+                and not (target := href.split("#", 1)[0]).endswith("?"):  # (urljoin drops an empty query)
+            absolute = origin + target
         else:
             absolute = urljoin(base, href).split("#", 1)[0]
         if absolute.startswith(("http://", "https://")):
