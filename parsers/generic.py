@@ -172,6 +172,15 @@ class _Names:
                                                                              initial=1)))
         return made
 
+    def body_flags(self) -> dict[lxml.html.HtmlElement, int]:
+        """_element_flags() of every element whose names give any, from the walk's bits (the
+        same whole-word patterns, looked up per value); an element not in it has none."""
+        out: dict[lxml.html.HtmlElement, int] = {}
+        for el, f in zip(self.elements, self.flags):
+            if f & (_COMMENTISH_BIT | _BOILER_BIT):
+                out[el] = (1 if f & _COMMENTISH_BIT else 0) | (2 if f & _BOILER_BIT else 0)
+        return out
+
     def with_id(self, eid: str) -> lxml.html.HtmlElement | None:
         """The first element with this id."""
         try:
@@ -559,7 +568,8 @@ def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True) -> b
     class. Named comment items skip the second test: threads hide collapsed replies that way."""
     for node in (el, *el.iterancestors()):
         cls = node.get("class") or ""
-        if (hidden and _has(_HIDDEN_CLASS, cls)) or _has(_WIDGET_CLASS, f"{cls} {node.get('id') or ''}"):
+        eid = node.get("id")  # (whole words: looked up per value, as _names_match does)
+        if (hidden and _has(_HIDDEN_CLASS, cls)) or _has(_WIDGET_CLASS, cls) or (eid and _has(_WIDGET_CLASS, eid)):
             return True
     return False
 
@@ -576,7 +586,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) 
             continue
         own.append(el)
         stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
-    containers = [el for el in own if _TEXT_CLASS.search(_attrs(el))]
+    containers = [el for el in own if _names_match(_TEXT_CLASS, el)]
     containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
     if containers:
         size = {c: len(fold_ws(text_of(c))) for c in containers}
@@ -590,7 +600,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) 
         nested = [el for el in best.iter() if el in others and el is not best]
         return _own_text(best, nested) if nested else "\n\n".join(block_texts(best))
     skip = [el for el in item if isinstance(el.tag, str) and (el in others or any(o in others for o in el.iter())
-                                                               or _CHROME_CLASS.search(_attrs(el)))]
+                                                               or _names_match(_CHROME_CLASS, el))]
     return _own_text(item, skip)
 
 
@@ -605,7 +615,7 @@ def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) 
         sib = sib.getnext()
     if not dds:
         return None
-    body = next((d for d in dds if _TEXT_CLASS.search(_attrs(d))), dds[0])
+    body = next((d for d in dds if _names_match(_TEXT_CLASS, d)), dds[0])
     text = "\n\n".join(block_texts(body))
     if not text or _CHROME_COMMENT.match(text):
         return None
@@ -716,6 +726,9 @@ def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
 
 _SECTION_WORDS = re.compile(r"(^|[\s_-])(comments?|discussion|responses|replies|discuss)([\s_-]|$)", re.I)
 
+# (the body's) class/id words of comment sections
+_COMMENTISH = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond|disqus)([\s_-]|$)", re.I)
+
 # The patterns the finders look for in names, each with the names it reads ("all": class, id
 # and role; "class"; "id"). The names walk looks each class, id and role value up once (cached
 # across pages: class strings come back on element after element) and keeps a bit per pattern.
@@ -724,12 +737,17 @@ _SECTION_WORDS = re.compile(r"(^|[\s_-])(comments?|discussion|responses|replies|
 # two values, and a value's start and end stand where its line had a separator or a line end.
 _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (_AD_MARK, "all"), (_ADSBYGOOGLE, "all"), (_ITEM_ID, "id"), (_ITEM_CLASS, "class"),
-    (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"))
+    (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"), (_BOILER, "all"))
 _NAME_BIT: dict[tuple[re.Pattern[str], str], int] = {key: 1 << i for i, key in enumerate(_NAME_PATTERNS)}
 _ALL_BITS = sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "all")
 _CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "class")
 _ID_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "id")
 _VALUE_BITS: dict[str, int] = {}
+# matches where any of them does (all are case-blind; no group is referred back to)
+# _name_flags' two, as _NAME_PATTERNS bits
+_COMMENTISH_BIT, _BOILER_BIT = _NAME_BIT[(_COMMENTISH, "all")], _NAME_BIT[(_BOILER, "all")]
+_ANY_NAME_PATTERN = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _NAME_PATTERNS), re.I)
+assert all(p.flags & re.I for p, _ in _NAME_PATTERNS)
 
 
 def _value_bits(value: str) -> int:
@@ -737,9 +755,10 @@ def _value_bits(value: str) -> int:
     value reads as a space, as in _Names' lines."""
     line = value.replace("\n", " ")
     bits = 0
-    for i, (pattern, _) in enumerate(_NAME_PATTERNS):
-        if pattern.search(line):
-            bits |= 1 << i
+    if _ANY_NAME_PATTERN.search(line):  # most values (unique ids above all) match none: one search
+        for i, (pattern, _) in enumerate(_NAME_PATTERNS):
+            if pattern.search(line):
+                bits |= 1 << i
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits
@@ -795,9 +814,13 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
 def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
     # rows first, then their tables: `//table[...]//tr` visits a row once per enclosing table,
     # which on nested tables (broken or 10 MB pages) is quadratic
-    rows = tree.xpath("//tr[td[contains(@class,'author') or contains(@class,'col1') or contains(@class,'user')]]"
-                      "[ancestor::table[contains(@class,'post') or contains(@class,'forum') or "
-                      "contains(@class,'thread') or contains(@class,'discuss')]]")
+    # no table named so (most pages): nothing to find, and the XPath would test every row
+    if not any(word in cls for t in tree.iter("table") if (cls := t.get("class"))
+               for word in ("post", "forum", "thread", "discuss")):
+        return None
+    rows = _xpath("//tr[td[contains(@class,'author') or contains(@class,'col1') or contains(@class,'user')]]"
+                  "[ancestor::table[contains(@class,'post') or contains(@class,'forum') or "
+                  "contains(@class,'thread') or contains(@class,'discuss')]]")(tree)
     out = []
     for tr in rows:
         cells = [td for td in tr if td.tag == "td"]
@@ -835,7 +858,6 @@ def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, n
 _BODY_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "figure", "dl")
 
 
-_COMMENTISH = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond|disqus)([\s_-]|$)", re.I)
 
 
 def _text_mass(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, int]:
@@ -866,13 +888,13 @@ def _own_hidden(el: lxml.html.HtmlElement) -> bool:
     return "display:none" in style or "visibility:hidden" in style or el.get("hidden") is not None
 
 
-def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
+def _strip_boilerplate(root: lxml.html.HtmlElement, known: dict[lxml.html.HtmlElement, int] | None = None) -> None:
     """Drop navigation and boilerplate containers inside the article container.
 
     A class or id word ("sidebar", "header", "ad") often names a wrapper that holds the
     article too ("content-with-sidebar", "article-top-header-wrapper"), so a container
     named like boilerplate is dropped only when it holds less than half of the text;
-    comment sections go whatever their size.
+    comment sections go whatever their size. known: _Names.body_flags() of the tree, if any.
     """
     mass = _text_mass(root)
     total = max(mass.get(root, 0), 1)
@@ -892,7 +914,8 @@ def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
                 else:
                     stack.append(child)
                 continue
-            flags = _element_flags(child) if child.tag not in ("main", "article") else 0
+            flags = (_element_flags(child) if known is None else known.get(child, 0)) \
+                if child.tag not in ("main", "article") else 0
             if flags & 2 and not _has(_POSITIVE, child.get("id") or "") and (share < 0.5 or flags & 1):
                 doomed.append(child)
                 continue
@@ -946,10 +969,10 @@ def _element_flags(el: lxml.html.HtmlElement) -> int:
     return (_name_flags(cls) if cls else 0) | (_name_flags(eid) if eid else 0) | (_name_flags(role) if role else 0)
 
 
-def _context_factor(el: lxml.html.HtmlElement) -> float:
+def _context_factor(el: lxml.html.HtmlElement, known: dict[lxml.html.HtmlElement, int] | None = None) -> float:
     """How much text inside this element counts toward its containers: boilerplate names and
     page chrome weigh less, but are not excluded (wrappers are often named after their
-    sidebars); comment sections hardly count."""
+    sidebars); comment sections hardly count. known: _Names.body_flags() of the tree, if any."""
     tag = el.tag
     if tag in ("nav", "footer", "aside"):
         return 0.3
@@ -957,7 +980,7 @@ def _context_factor(el: lxml.html.HtmlElement) -> float:
         return 0.3
     if tag in ("main", "article"):
         return 1.0
-    flags = _element_flags(el)
+    flags = _element_flags(el) if known is None else known.get(el, 0)
     if flags & 1:
         return 0.05
     if flags & 2 and not _has(_POSITIVE, el.get("id") or ""):
@@ -1015,7 +1038,8 @@ def _holds_container(el: lxml.html.HtmlElement) -> bool:
     return False
 
 
-def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, float]:
+def _score_blocks(root: lxml.html.HtmlElement,
+                  known: dict[lxml.html.HtmlElement, int] | None = None) -> dict[lxml.html.HtmlElement, float]:
     """Container scores: each paragraph-like block gives its parent its score, its grandparent
     half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
     scores: dict[lxml.html.HtmlElement, float] = {}
@@ -1026,7 +1050,7 @@ def _score_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, fl
             tag = child.tag
             if not isinstance(tag, str):
                 continue
-            f = factor * _context_factor(child)
+            f = factor * _context_factor(child, known)
             if tag in _LEAF_BLOCKS:
                 leaf = True
                 if tag in ("li", "td") and _holds_container(child):
@@ -1167,10 +1191,11 @@ def _near_title(scores: dict[lxml.html.HtmlElement, float], heading: lxml.html.H
             scores[el] *= 1.5
 
 
-def _best_containers(root: lxml.html.HtmlElement, title: str | None = None) -> list[lxml.html.HtmlElement]:
+def _best_containers(root: lxml.html.HtmlElement, title: str | None = None,
+                     known: dict[lxml.html.HtmlElement, int] | None = None) -> list[lxml.html.HtmlElement]:
     """The best-scoring container and the siblings that continue it (split by ad slots, say):
     a good score of their own, or the same kind of container as the best one."""
-    scores = _score_blocks(root)
+    scores = _score_blocks(root, known)
     if not scores:
         return []
     _near_title(scores, _title_heading(root, title))
@@ -1181,7 +1206,7 @@ def _best_containers(root: lxml.html.HtmlElement, title: str | None = None) -> l
         return [best]
     return [
         sib for sib in parent
-        if sib is best or (isinstance(sib.tag, str) and _context_factor(sib) == 1.0 and (
+        if sib is best or (isinstance(sib.tag, str) and _context_factor(sib, known) == 1.0 and (
             scores.get(sib, 0.0) >= 0.2 * top
             or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
         ))
@@ -1197,17 +1222,19 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
     if names is None:
         _drop_invisible(root)
         marked = _marked_body(root)
+        known = None
     else:
         _drop_listed(root, names.invisible)
         marked = _marked_body(root, names.article_bodies)
-    containers = [marked] if marked is not None else _best_containers(root, title)
+        known = names.body_flags()
+    containers = [marked] if marked is not None else _best_containers(root, title, known)
     if not containers:
-        _strip_boilerplate(root)
+        _strip_boilerplate(root, known)
         paragraphs = block_texts(root)
         return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html="")
     nodes: list[lxml.html.HtmlElement] = []
     for container in containers:
-        _strip_boilerplate(container)
+        _strip_boilerplate(container, known)
         _prune_inside(container)
         if len(_direct_text(container)) >= 25:
             nodes.append(container)  # text straight in the container: keep it whole
