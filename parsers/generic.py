@@ -746,19 +746,22 @@ _VALUE_BITS: dict[str, int] = {}
 # matches where any of them does (all are case-blind; no group is referred back to)
 # _name_flags' two, as _NAME_PATTERNS bits
 _COMMENTISH_BIT, _BOILER_BIT = _NAME_BIT[(_COMMENTISH, "all")], _NAME_BIT[(_BOILER, "all")]
-_ANY_NAME_PATTERN = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _NAME_PATTERNS), re.I)
-assert all(p.flags & re.I for p, _ in _NAME_PATTERNS)
+# Each pattern as _Names.matching() runs it on a line (after a newline) when _lined() makes it
+# start with a separator class (the regex engine then skips to separators: faster), else as is.
+_FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
+    (lined, True) if lined.pattern != p.pattern else (p, False)
+    for p, _ in _NAME_PATTERNS for lined in [_lined(p)])
 
 
 def _value_bits(value: str) -> int:
     """Which _NAME_PATTERNS one class, id or role value matches (remembered). A newline in a
     value reads as a space, as in _Names' lines."""
     line = value.replace("\n", " ")
+    sep_line = "\n" + line
     bits = 0
-    if _ANY_NAME_PATTERN.search(line):  # most values (unique ids above all) match none: one search
-        for i, (pattern, _) in enumerate(_NAME_PATTERNS):
-            if pattern.search(line):
-                bits |= 1 << i
+    for i, (pattern, after_sep) in enumerate(_FAST_NAME_PATTERNS):
+        if pattern.search(sep_line if after_sep else line):
+            bits |= 1 << i
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits
@@ -1028,6 +1031,7 @@ def _direct_text(el: lxml.html.HtmlElement) -> str:
     return fold_ws(" ".join(parts))
 
 
+_FACTOR_TAGS = frozenset({"nav", "footer", "aside", "header", "main", "article"})  # _context_factor() reads these
 _MAYBE_LEAF = frozenset({"div", "section", "article", "span"})  # blocks when nothing inside makes them containers
 
 
@@ -1044,28 +1048,36 @@ def _score_blocks(root: lxml.html.HtmlElement,
     half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
     scores: dict[lxml.html.HtmlElement, float] = {}
     stack: list[tuple[lxml.html.HtmlElement, float]] = [(root, 1.0)]
+    known_get = known.get if known is not None else None
     while stack:
         el, factor = stack.pop()
         for child in el:
             tag = child.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
-            f = factor * _context_factor(child, known)
+            if known_get is not None and tag not in _FACTOR_TAGS and known_get(child) is None:
+                f = factor  # no names, no telling tag: _context_factor() is 1.0
+            else:
+                f = factor * _context_factor(child, known)
+            # Most elements have no children (plain paragraphs, links, images, breaks): their
+            # text is their .text, and nothing under them is a link or needs a visit.
+            n = len(child)
             if tag in _LEAF_BLOCKS:
                 leaf = True
-                if tag in ("li", "td") and _holds_container(child):
+                if n and tag in ("li", "td") and _holds_container(child):
                     stack.append((child, f))
             elif tag in _MAYBE_LEAF:
                 # a paragraph unless a child makes it a container; only a container's own
                 # text is wanted (reading it means serializing every inline child)
-                leaf = not _holds_container(child)
+                leaf = not n or not _holds_container(child)
                 if not leaf:
                     own = _direct_text(child)
             else:
                 leaf = False
-                own = _direct_text(child)
+                own = _direct_text(child) if n else fold_ws(child.text)
             if not leaf:
-                stack.append((child, f))
+                if n:
+                    stack.append((child, f))
                 # Text written straight into a container, lines split by <br> or empty divs,
                 # is a paragraph of that container's own.
                 if len(own) >= 25:
@@ -1074,11 +1086,11 @@ def _score_blocks(root: lxml.html.HtmlElement,
                     if el is not None:
                         scores[el] = scores.get(el, 0.0) + score / 2
                 continue
-            text = fold_ws(text_of(child))
+            text = fold_ws(text_of(child) if n else child.text)
             if len(text) < 25:
                 continue
             score = _block_score(text)
-            score *= (1 - min(_link_density(child, len(text)), 1.0)) * f
+            score *= (1 - min(_link_density(child, len(text)) if n else 0 / len(text), 1.0)) * f
             scores[el] = scores.get(el, 0.0) + score
             grand = el.getparent()
             if grand is not None:
