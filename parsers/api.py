@@ -123,7 +123,8 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
-        if "nofollow" in (a.get("rel") or "").lower().split():
+        rel = a.get("rel")
+        if rel and "nofollow" in rel.lower().split():
             continue
         if href.startswith(("http://", "https://")) and "/." not in href and " " not in href:
             absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is

@@ -60,12 +60,19 @@ def block_texts(el: lxml.html.HtmlElement) -> list[str]:
                 if node.tail:
                     parts.append(node.tail)
                 continue
-            if tag in BLOCK_TAGS:
+            block = tag in BLOCK_TAGS
+            if block:
                 parts.append("\n")
             if node.text:
                 parts.append(node.text)
-            stack.append((node, False))
-            stack.extend((c, True) for c in reversed(node))
+            if len(node):
+                stack.append((node, False))
+                stack.extend((c, True) for c in reversed(node))
+            else:  # no children (most nodes): leave it at once, no exit entry
+                if block:
+                    parts.append("\n")
+                if node.tail:
+                    parts.append(node.tail)
         else:
             if tag in BLOCK_TAGS:
                 parts.append("\n")
