@@ -32,6 +32,8 @@ from storage.interface import (ArchiveWriter, CaptureIn, FrontierDone, FrontierS
 
 T = TypeVar("T")
 ParseFn = Callable[[bytes, str, list[tuple[str, str]], datetime], ParsedPage | None]
+# A capture queued for the writer: (capture, parsed, store_capture's keyword arguments, its outcome)
+StoreItem = tuple[CaptureIn, ParsedPage | None, dict[str, Any], "asyncio.Future[StoredCapture]"]
 # Responses worth parsing; anything else is archived as bytes only.
 PARSEABLE_TYPES = ("html", "xml", "text/plain")
 
@@ -118,8 +120,11 @@ class Crawl:
         parse_executor: Executor | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         archive_threads: int = 4,
+        store_batch: int = 32,
     ) -> None:
         self.settings = settings
+        # Captures stored in one transaction at most, when that many queued up behind a store.
+        self.store_batch = max(1, store_batch)
         # Threads that call the archive. 1 (SQLite: one writer at a time anyway) sends every
         # call, stores included, through one thread in order: calls from several threads
         # would only queue on the database's write lock, whose busy handler sleeps up to
@@ -144,7 +149,10 @@ class Crawl:
         self.on_event = on_event
         self.stats: Counter[str] = Counter()
         self.run_id: int | None = None
-        self._store_queue: asyncio.Queue[tuple[CaptureIn, ParsedPage | None, dict[str, Any], asyncio.Future[StoredCapture]] | None]
+        self._store_queue: asyncio.Queue[StoreItem | None]
+        # The writer's batch store, if its class has one (a wrapper that only overrides
+        # store_capture, as tests do, is called capture by capture).
+        self._store_batch = getattr(type(writer), "store_capture_batch", None)
 
     def _open_pools(self) -> None:
         self._archive_pool = ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")
@@ -161,21 +169,49 @@ class Crawl:
         return await asyncio.get_running_loop().run_in_executor(
             self._archive_pool, functools.partial(fn, *args, **kwargs))
 
+    def _take_batch(self, first: StoreItem) -> tuple[list[StoreItem], bool]:
+        """`first` and whatever else is queued for the writer (up to store_batch): stored in
+        one transaction when the writer can (ArchiveWriter.store_capture_batch), so a crawl
+        whose storing falls behind pays a transaction's fixed costs once per batch. Nothing
+        waits to fill a batch: a writer that keeps up stores one capture at a time. Also says
+        whether the end marker (None) was met."""
+        batch = [first]
+        if self._store_batch is None:
+            return batch, False
+        while len(batch) < self.store_batch and not self._store_queue.empty():
+            item = self._store_queue.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
     async def _writer_task(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             item = await self._store_queue.get()
             if item is None:
                 return
-            capture, parsed, extra, done = item
+            batch, last = self._take_batch(item)
             try:
-                stored = await asyncio.get_running_loop().run_in_executor(
-                    self._writer_pool, functools.partial(self.writer.store_capture, capture, parsed, **extra))
-            except BaseException as exc:  # surfaced to the fetch that produced it
-                if not done.cancelled():  # that fetch's task may be cancelled already (a stop)
-                    done.set_exception(exc)
-            else:
-                if not done.cancelled():
-                    done.set_result(stored)
+                if len(batch) == 1:
+                    capture, parsed, extra, _done = batch[0]
+                    outcomes: list[Any] = [await loop.run_in_executor(
+                        self._writer_pool, functools.partial(self.writer.store_capture, capture, parsed, **extra))]
+                else:
+                    assert self._store_batch is not None
+                    outcomes = await loop.run_in_executor(
+                        self._writer_pool, self._store_batch, self.writer, [(c, p, x) for c, p, x, _d in batch])
+            except BaseException as exc:  # surfaced to the fetches that produced them
+                outcomes = [exc] * len(batch)
+            for (_c, _p, _x, done), outcome in zip(batch, outcomes):
+                if done.cancelled():  # that fetch's task may be cancelled already (a stop)
+                    continue
+                if isinstance(outcome, BaseException):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
+            if last:
+                return
 
     async def store(self, capture: CaptureIn, parsed: ParsedPage | None, **extra: Any) -> StoredCapture:
         """Queue for the one writer task; extra: done=, discovered=, job_id= for frontier crawls."""

@@ -147,6 +147,7 @@ def crawl(
         per_host=settings.per_host,
         on_event=on_event,
         archive_threads=archive_threads(archive),
+        store_batch=settings.store_batch,
     )
     try:
         return run_async(engine.run_job(job_id, one_shot=True, run_kind=kind, seeds=seeds))

@@ -57,7 +57,7 @@ async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop:
             crawl = FrontierCrawl(
                 store=archive, owner=owner, retry=RetryPolicy(park_beyond=None), job_policy=policy,
                 shared_politeness=True, settings=settings.fetch_settings(), parse=parse, parse_executor=pool,
-                concurrency=settings.concurrency, per_host=settings.per_host,
+                concurrency=settings.concurrency, per_host=settings.per_host, store_batch=settings.store_batch,
             )
             began = time.monotonic()
             try:
@@ -154,7 +154,7 @@ def run_schedule_now(settings: Settings, name: str) -> tuple[int | None, CrawlRe
         crawl = FrontierCrawl(
             store=archive, owner=owner, job_policy=job_policy_for(archive), shared_politeness=True,
             settings=settings.fetch_settings(), parse=make_parser(settings), parse_executor=pool,
-            concurrency=settings.concurrency, per_host=settings.per_host,
+            concurrency=settings.concurrency, per_host=settings.per_host, store_batch=settings.store_batch,
         )
         report = run_async(crawl.run_job(job_id, one_shot=True, run_kind=f"schedule-now:{name}"))
     archive.finish_idle_runs()

@@ -55,6 +55,11 @@ class Settings:
     lease_seconds: float = field(
         default=60.0, metadata={"help": "a worker's hold on a URL; a dead worker's URLs return after this"}
     )
+    store_batch: int = field(
+        default=32,
+        metadata={"help": "captures stored in one transaction at most, when they queue up behind a store "
+                  "(1: each capture in its own transaction)"},
+    )
     parse_processes: int = field(
         default=-1,
         metadata={"help": "processes that parse pages in a long crawl (-1: one per core but one; "

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import socket
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.hashing import HASH_VERSION, content_hash, fold
@@ -50,6 +51,12 @@ from storage.models import (
     Site,
     UrlAlias,
 )
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# whole, and trying it again is safe.
+_RETRYABLE = ("40P01", "40001")
+_DEADLOCK_RETRIES = 3
 
 
 def _short(value: str | None, limit: int = 40) -> str | None:
@@ -120,7 +127,7 @@ class Archive:
         its owner still holds the entry's lease: else LeaseLost, and nothing is stored."""
         faults.checkpoint("store:begin")
         with self.sessions.begin() as s:
-            if done is not None and not frontier.hold_lease(s, done):
+            if done is not None and not frontier.hold_leases(s, [done]):  # loaded: finish reads no more
                 raise LeaseLost(done.entry_id, done.owner)  # rolls the (empty) transaction back
             txcache.begin(s)
             with s.no_autoflush:  # the page's changes go with the cache's flush
@@ -134,6 +141,66 @@ class Archive:
             faults.checkpoint("store:before_commit")
         faults.checkpoint("store:after_commit")
         return result
+
+    def store_capture_batch(
+        self, items: Sequence[tuple[CaptureIn, ParsedPage | None, dict[str, Any]]]
+    ) -> list[StoredCapture | LeaseLost]:
+        """`store_capture` for several captures at once, in ONE transaction: each item is
+        (capture, parsed, the keyword arguments store_capture takes: done=, discovered=,
+        job_id=, max_total=). An item whose lease its owner no longer holds gets LeaseLost
+        and stores nothing; every other item is stored, its frontier entry advanced and its
+        links queued, all or nothing together. The crawl's writer stores what queued up while
+        it was busy this way: the transaction's fixed costs (begin, commit, lookups, one
+        INSERT per table) are paid once per batch instead of once per page.
+
+        On PostgreSQL a batch that the server rolls back as a deadlock victim (two workers'
+        batches meeting on rows in different orders: a rare interleaving is left after the
+        orderings of hold_leases, prefetch.warm and txcache.flush) is stored again: nothing of
+        it was written."""
+        for attempt in range(1, _DEADLOCK_RETRIES + 1):
+            try:
+                return self._store_capture_batch(items)
+            except DBAPIError as exc:
+                if attempt == _DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _store_capture_batch(
+        self, items: Sequence[tuple[CaptureIn, ParsedPage | None, dict[str, Any]]]
+    ) -> list[StoredCapture | LeaseLost]:
+        faults.checkpoint("store:begin")
+        results: list[StoredCapture | LeaseLost | None] = [None] * len(items)
+        with self.sessions.begin() as s:
+            dones = [extra.get("done") for _c, _p, extra in items]
+            held = frontier.hold_leases(s, [d for d in dones if d is not None])
+            keep = []
+            for i, done in enumerate(dones):
+                if done is not None and done.entry_id not in held:
+                    results[i] = LeaseLost(done.entry_id, done.owner)
+                else:
+                    keep.append(i)
+                    if done is not None:  # finished by this capture: a lease stores one capture
+                        held.discard(done.entry_id)
+            if keep:
+                txcache.begin(s, expected_rows=len(keep))
+                if len(keep) > 1:  # a few set-wise queries for all the batch's pages
+                    prefetch.warm(s, [items[i][0] for i in keep])
+                with s.no_autoflush:  # the pages' changes go with the cache's flush
+                    for i in keep:
+                        results[i] = store_capture_in(s, items[i][0], items[i][1])
+                txcache.flush(s)
+                for i in keep:
+                    capture, stored, extra = items[i][0], results[i], items[i][2]
+                    assert isinstance(stored, StoredCapture)
+                    if dones[i] is not None:
+                        frontier.finish(s, dones[i], capture.fetched_at, stored.outcome)
+                    if extra.get("discovered") and extra.get("job_id") is not None:
+                        frontier.enqueue(s, extra["job_id"], extra["discovered"], capture.fetched_at,
+                                         run_id=capture.crawl_run_id, max_total=extra.get("max_total"))
+            faults.checkpoint("store:before_commit")
+        faults.checkpoint("store:after_commit")
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
 
     def store_captures(self, items: Iterable[tuple[CaptureIn, ParsedPage | None]]) -> list[StoredCapture]:
         """Store many captures, in the order given, in ONE transaction (all or nothing): the

@@ -148,11 +148,26 @@ def lease(
     return out
 
 
+def _unlocked(s: Session, where: Any) -> Any:
+    """The WHERE clause of an UPDATE of several entries, narrowed (PostgreSQL) to the rows no
+    other transaction holds, locked here in id order."""
+    if s.get_bind().dialect.name != "postgresql":
+        return where  # SQLite: one writer at a time, no row locks
+    stmt = select(FrontierEntry.id).where(where).order_by(FrontierEntry.id)
+    ids = list(s.scalars(stmt.with_for_update(skip_locked=True)))
+    return FrontierEntry.id.in_(ids) & where
+
+
 def renew(s: Session, owner: str, entry_ids: list[int], now: datetime, lease_seconds: float = LEASE_SECONDS) -> None:
     if entry_ids:
         s.execute(
             update(FrontierEntry)
-            .where(FrontierEntry.id.in_(entry_ids), FrontierEntry.lease_owner == owner)
+            # A locked entry is being stored by the owner's writer (a batch of captures holds
+            # its entries until it commits: nobody can take them meanwhile) or taken by another
+            # worker's lease (it expired): either way not one to wait for. An UPDATE waited
+            # behind the batch store (and, locking rows in scan order, dead-locked with it),
+            # and the leases of the captures queued after that batch ran out.
+            .where(_unlocked(s, FrontierEntry.id.in_(entry_ids) & (FrontierEntry.lease_owner == owner)))
             .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
         )
 
@@ -169,6 +184,20 @@ def hold_lease(s: Session, done: FrontierDone) -> bool:
         stmt = stmt.with_for_update()
     row = s.execute(stmt).first()
     return row is not None and row.state == "leased" and row.lease_owner == done.owner
+
+
+def hold_leases(s: Session, dones: list[FrontierDone]) -> set[int]:
+    """hold_lease for several entries in one statement: the ids of those whose owner still
+    holds the lease (rows locked on PostgreSQL, in id order). The entries are loaded whole, so
+    `finish` in the same transaction finds them without another query."""
+    if not dones:
+        return set()
+    ids = sorted({d.entry_id for d in dones})
+    stmt = select(FrontierEntry).where(FrontierEntry.id.in_(ids)).order_by(FrontierEntry.id)
+    if s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # a concurrent lease() skips the rows until we end
+    rows = {e.id: (e.state, e.lease_owner) for e in s.scalars(stmt)}
+    return {d.entry_id for d in dones if rows.get(d.entry_id) == ("leased", d.owner)}
 
 
 def finish(s: Session, done: FrontierDone, now: datetime, stored_outcome: str | None = None) -> bool:

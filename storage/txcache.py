@@ -236,6 +236,8 @@ class StoreCache:
             self.pending.setdefault(Revision, []).extend(revisions)
         if comments:
             self.pending.setdefault(Comment, []).extend(comments)
+        if len(self.pending.get(Blob, ())) > 1:
+            self.pending[Blob] = _blobs_in_lock_order(self.pending[Blob])
         for model in _INSERT_ORDER:
             rows = self.pending.get(model)
             if rows:
@@ -249,6 +251,27 @@ class StoreCache:
         self.dirty.clear()
         self.new_rows.clear()
         self.epoch += 1
+
+
+def _blobs_in_lock_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blob rows in digest order, each after the base it is a delta of when that is queued too
+    (the foreign key): level by level, each level sorted. Two transactions storing the same
+    payloads (the same page served by two hosts, two workers' batches) then take the digests'
+    index locks in one order: inserted in their own orders, they dead-locked."""
+    queued = {r["digest"] for r in rows}
+    out: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    left = rows
+    while left:
+        level = [r for r in left if r["base_digest"] is None or r["base_digest"] not in queued
+                 or r["base_digest"] in placed]
+        if not level:  # a cycle cannot be stored anyway: keep the given order, the FK says why
+            return out + left
+        level.sort(key=lambda r: r["digest"])
+        out += level
+        placed.update(r["digest"] for r in level)
+        left = [r for r in left if r["digest"] not in placed]
+    return out
 
 
 def begin(s: Session, *, expected_rows: int = 1) -> StoreCache:

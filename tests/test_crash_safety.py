@@ -42,7 +42,10 @@ def site():
 
 def crawl(db_url: str, urls: list[str], kill_at: str | None = None) -> subprocess.CompletedProcess:
     # a killed crawler's leases come back after lease_seconds: short here, so the rerun waits little
-    env = dict(os.environ, PAGETRAIL_ALLOW_PRIVATE_ADDRESSES="true", PAGETRAIL_LEASE_SECONDS="2")
+    # one capture per transaction (the writer batches captures that queue up behind a store):
+    # the checkpoints' counts are then the captures'
+    env = dict(os.environ, PAGETRAIL_ALLOW_PRIVATE_ADDRESSES="true", PAGETRAIL_LEASE_SECONDS="2",
+               PAGETRAIL_STORE_BATCH="1")
     env.pop("PAGETRAIL_KILL_AT", None)
     if kill_at:
         env["PAGETRAIL_KILL_AT"] = kill_at

@@ -315,3 +315,59 @@ def test_concurrent_batches_on_postgresql(second_url, db_url):
             assert [r["revision"] for r in h["revisions"]] == [1, 2]
     finally:
         archive.engine.dispose()
+
+
+def test_a_crawl_batch_stores_what_one_by_one_stores_and_refuses_lost_leases(db_url, second_url):
+    """Archive.store_capture_batch (the crawl's writer, captures that queued up behind a store):
+    each capture with its frontier entry and discovered links, as store_capture does them one
+    by one; a capture whose lease its owner lost is refused (LeaseLost) and nothing of it is
+    written, while the rest of the batch is stored (so is a second capture handed in for one
+    lease, as one by one: the first finished the entry)."""
+    from storage.interface import FrontierDone, LeaseLost
+    from storage.models import FrontierEntry
+
+    items = scenario()[:6]
+    urls = list(dict.fromkeys(c.requested_url for c, _p in items))
+    outcomes = []
+    for url, batched in ((db_url, True), (second_url, False)):
+        archive = Archive(open_engine(url))
+        try:
+            job = archive.ensure_job("crawl:t", {})
+            archive.enqueue(job, [(u, 0, 1.0) for u in urls])
+            leased = {e.url: e for e in archive.lease("w1", len(urls), job_id=job)}
+            lost = leased[SLEEP]
+            archive.release("w1")  # the lease of SLEEP is lost: taken by another worker
+            archive.lease("w2", len(urls), job_id=job)
+            with archive.sessions.begin() as s:
+                for e in s.scalars(select(FrontierEntry).where(FrontierEntry.url != SLEEP)):
+                    e.state, e.lease_owner = "leased", "w1"  # the others are w1's again
+            batch = []
+            for c, p in items:
+                entry = leased[c.requested_url]
+                done = FrontierDone(entry.id, "w1", "http:200", None)
+                batch.append((c, p, {"done": done, "discovered": [(c.requested_url + "?next", 1, -1.0)],
+                                     "job_id": job}))
+            if batched:
+                results = archive.store_capture_batch(batch)
+            else:
+                results = []
+                for c, p, kw in batch:
+                    try:
+                        results.append(archive.store_capture(c, p, **kw))
+                    except LeaseLost as exc:
+                        results.append(exc)
+            # refused: the lost lease, and a second capture for one lease (its entry is finished)
+            firsts = [c.requested_url != SLEEP and all(c.requested_url != d.requested_url for d, _p in items[:k])
+                      for k, (c, _p) in enumerate(items)]
+            assert [isinstance(r, LeaseLost) for r in results] == [not f for f in firsts]
+            with archive.sessions() as s:
+                entries = {e.url: (e.state, e.lease_owner) for e in s.scalars(select(FrontierEntry))}
+                stored = sorted(s.scalars(select(Capture.requested_url)))
+            assert SLEEP not in stored and entries[SLEEP] == ("leased", "w2")  # untouched
+            outcomes.append(([getattr(r, "outcome", None) for r in results], stored, entries))
+        finally:
+            archive.engine.dispose()
+    assert outcomes[0] == outcomes[1]
+    _results, stored, entries = outcomes[0]
+    assert stored and all(entries[u] == ("done", None) for u in stored)
+    assert all(u + "?next" in entries for u in stored) and SLEEP + "?next" not in entries
