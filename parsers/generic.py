@@ -153,6 +153,7 @@ class _Names:
                 f |= (_value_bits(role) if b is None else b) & _ALL_BITS
             flags.append(f)
         self._lines: dict[str, tuple[str, list[int]]] = {}
+        self._marked: dict[int, set[lxml.html.HtmlElement]] = {}
 
     def _text(self, of: str) -> tuple[str, list[int]]:
         """One line per element ("all": class, id and role joined as _attrs() joins them), and
@@ -171,6 +172,13 @@ class _Names:
             made = self._lines[of] = ("\n" + text, list(itertools.accumulate((len(x) + 1 for x in lines[:-1]),
                                                                              initial=1)))
         return made
+
+    def marked(self, bits: int) -> set[lxml.html.HtmlElement]:
+        """The elements with any of these _NAME_PATTERNS bits (remembered per bits)."""
+        found = self._marked.get(bits)
+        if found is None:
+            found = self._marked[bits] = {el for el, f in zip(self.elements, self.flags) if f & bits}
+        return found
 
     def body_flags(self) -> dict[lxml.html.HtmlElement, int]:
         """_element_flags() of every element whose names give any, from the walk's bits (the
@@ -524,12 +532,16 @@ def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None
     """Elements that are one comment each: named so (class "comment", ids like comment-123,
     li-comment-123, dsq-comment-123) or the entries of a list named as a comment list."""
     names = names or _Names(tree)
-    named = set(names.matching(_ITEM_ID, "id")) | set(names.matching(_ITEM_CLASS, "class"))
-    entries = {c for lst in names.matching(_LIST_CLASS) for c in lst if c.tag in ("li", "dt", "dd")}
+    item_bits = _NAME_BIT[(_ITEM_ID, "id")] | _NAME_BIT[(_ITEM_CLASS, "class")]
+    list_bit = _NAME_BIT[(_LIST_CLASS, "all")]
+    named_list = [el for el, f in zip(names.elements, names.flags) if f & item_bits]  # document order
+    named = set(named_list)
+    entries = {c for el, f in zip(names.elements, names.flags) if f & list_bit
+               for c in el if c.tag in ("li", "dt", "dd")}
     if entries - named:  # list entries without names of their own: document order from a walk
         found = [el for el in tree.iter() if el in named or el in entries]
     else:
-        found = [el for el in names.elements if el in named]
+        found = named_list
     found = [el for el in found if el.tag not in _NOT_ITEMS]
     # One comment is often two nested candidates (li#li-comment-1 > div#comment-1): the inner
     # one is the outer one's body when their ids carry the same number, or when the outer has
@@ -554,7 +566,7 @@ def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None
                                                      not any(x in found_set for x in d.iter() if x is not d)):
                 twins.add(d)
                 break
-    return [el for el in found if el not in twins and not _in_hidden_or_widget(el, hidden=False)]
+    return [el for el in found if el not in twins and not _in_hidden_or_widget(el, hidden=False, names=names)]
 
 
 # Class words for content a page does not show (templates, inactive tabs) and for sidebar
@@ -563,9 +575,14 @@ _HIDDEN_CLASS = re.compile(r"(^|\s)(hidden|hide|d-none|is-hidden|quicktabs-hide|
 _WIDGET_CLASS = re.compile(r"(^|[\s_-])(recent-?comments?|recentcomments)([\s_-]|$)", re.I)
 
 
-def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True) -> bool:
+def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True, names: _Names | None = None) -> bool:
     """Inside a recent-comments widget, or (with `hidden`) inside something the page hides by
-    class. Named comment items skip the second test: threads hide collapsed replies that way."""
+    class. Named comment items skip the second test: threads hide collapsed replies that way.
+    names: the names walk of el's tree, whose bits say which elements are so named (usually
+    none: then nothing to walk)."""
+    if names is not None:
+        marks = names.marked(_WIDGET_BITS | (_NAME_BIT[(_HIDDEN_CLASS, "class")] if hidden else 0))
+        return bool(marks) and (el in marks or any(a in marks for a in el.iterancestors()))
     for node in (el, *el.iterancestors()):
         cls = node.get("class") or ""
         eid = node.get("id")  # (whole words: looked up per value, as _names_match does)
@@ -737,7 +754,8 @@ _COMMENTISH = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond
 # two values, and a value's start and end stand where its line had a separator or a line end.
 _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (_AD_MARK, "all"), (_ADSBYGOOGLE, "all"), (_ITEM_ID, "id"), (_ITEM_CLASS, "class"),
-    (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"), (_BOILER, "all"))
+    (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"), (_BOILER, "all"),
+    (_HIDDEN_CLASS, "class"), (_WIDGET_CLASS, "class"), (_WIDGET_CLASS, "id"))
 _NAME_BIT: dict[tuple[re.Pattern[str], str], int] = {key: 1 << i for i, key in enumerate(_NAME_PATTERNS)}
 _ALL_BITS = sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "all")
 _CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "class")
@@ -745,6 +763,7 @@ _ID_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if
 _VALUE_BITS: dict[str, int] = {}
 # matches where any of them does (all are case-blind; no group is referred back to)
 # _name_flags' two, as _NAME_PATTERNS bits
+_WIDGET_BITS = _NAME_BIT[(_WIDGET_CLASS, "class")] | _NAME_BIT[(_WIDGET_CLASS, "id")]
 _COMMENTISH_BIT, _BOILER_BIT = _NAME_BIT[(_COMMENTISH, "all")], _NAME_BIT[(_BOILER, "all")]
 # Each pattern as _Names.matching() runs it on a line (after a newline) when _lined() makes it
 # start with a separator class (the regex engine then skips to separators: faster), else as is.
@@ -773,7 +792,8 @@ def _comment_section(tree: lxml.html.HtmlElement, names: _Names | None = None) -
 
 
 def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
-                     sections: list[lxml.html.HtmlElement] | None = None) -> list[Comment] | None:
+                     sections: list[lxml.html.HtmlElement] | None = None,
+                     names: _Names | None = None) -> list[Comment] | None:
     """Sibling blocks in a comment section that each carry an author, a date and text."""
     for section in (_comment_section(tree) if sections is None else sections):
         groups: dict[str, list[lxml.html.HtmlElement]] = {}
@@ -795,14 +815,15 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 continue
             found = []
             for el in els:
-                if el.xpath("ancestor-or-self::form | .//textarea | .//input") or _in_hidden_or_widget(el):
+                if el.xpath("ancestor-or-self::form | .//textarea | .//input") or \
+                        _in_hidden_or_widget(el, names=names):
                     continue  # the comment form's labels, templates and widgets: not comments
                 author_el = _first(el, ".//*[contains(@class,'author') or contains(@class,'user') or "
                                        "contains(@class,'name')][1]")
                 date_el = _first(el, ".//time | .//*[contains(@class,'date') or contains(@class,'time')][1]")
                 text_el = _first(el, ".//*[contains(@class,'text') or contains(@class,'body') or "
                                      "contains(@class,'content') or contains(@class,'message')][1]")
-                if author_el is None or text_el is None or _in_hidden_or_widget(text_el):
+                if author_el is None or text_el is None or _in_hidden_or_widget(text_el, names=names):
                     continue
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):
@@ -842,7 +863,7 @@ def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, n
     sections = _comment_section(tree, names)  # for the last finder and the "present" flag
     for finder in (lambda t, f: _disqus(t, f, names), lambda t, f: _schema_comments(t, f, names, jsonld),
                    lambda t, f: _comment_items(t, f, names), _forum_table,
-                   lambda t, f: _repeated_blocks(t, f, sections)):
+                   lambda t, f: _repeated_blocks(t, f, sections, names)):
         found = finder(tree, fetched_at)
         if found:
             seen: set[str] = set()
