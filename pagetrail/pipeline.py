@@ -81,11 +81,22 @@ def make_parser(
     return PageParser(settings.profiles_dir)
 
 
-def parse_pool(settings: Settings) -> "ParsePool":
-    """Where a crawl parses: threads for its first pages, then `parse_processes` processes."""
+def parse_pool(settings: Settings, *, worker_on: str | None = None) -> "ParsePool":
+    """Where a crawl parses: threads for its first pages, then `parse_processes` processes.
+
+    `worker_on`: the database dialect of a worker service (`worker`, `run`). On PostgreSQL
+    the unit of scale is the worker process (one per core, on as many machines as needed), so
+    "auto" (-1) parses in the worker's own threads there: parse processes beside several
+    workers only add processes to cores that are already busy, and a PostgreSQL worker's own
+    fetching and storing is its bottleneck anyway (bench/crawl.py, 1,200 pages, 2 cores: 1/2/4
+    workers 54/55/39 pages/s with a parse process each, 57/93/82 without). On SQLite, where
+    one process is all there is, auto keeps one parse process per core but one."""
     from crawler.parsepool import ParsePool
 
-    return ParsePool(settings.parse_processes)
+    processes = settings.parse_processes
+    if processes < 0 and worker_on == "postgresql":
+        processes = 0
+    return ParsePool(processes)
 
 
 def archive_threads(archive: Archive) -> int:

@@ -51,7 +51,8 @@ async def _serve_workers(settings: Settings, archive: Archive, owner: str, stop:
     not yet stored are dropped: their leases come back) and a new one starts once the database
     answers again, backing off up to a minute; any other error is a bug and ends the service."""
     backoff = 1.0
-    parse, policy, pool = make_parser(settings), job_policy_for(archive), parse_pool(settings)
+    parse, policy = make_parser(settings), job_policy_for(archive)
+    pool = parse_pool(settings, worker_on=archive.engine.dialect.name)
     try:
         while not stop.is_set():
             crawl = FrontierCrawl(

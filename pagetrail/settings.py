@@ -62,7 +62,8 @@ class Settings:
     )
     parse_processes: int = field(
         default=-1,
-        metadata={"help": "processes that parse pages in a long crawl (-1: one per core but one; "
+        metadata={"help": "processes that parse pages in a long crawl (-1: one per core but one, except "
+                  "for workers on PostgreSQL, which parse in their own threads: run one worker per core; "
                   "0: parse in threads of the crawling process)"},
     )
     profiles_dir: str | None = field(

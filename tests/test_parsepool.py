@@ -66,3 +66,29 @@ def test_prestart_without_processes_keeps_threads():
         assert pool.submit(whose, me).result(timeout=60) == me
     finally:
         pool.shutdown()
+
+
+def test_workers_on_postgresql_parse_in_their_own_process_unless_told_otherwise():
+    """Several workers share a machine's cores: on PostgreSQL a worker's "auto" parse pool is
+    its own threads (pages never leave the process, past the warm-up too); on SQLite, and when
+    parse_processes is set, pages go to pool processes as in a one-process crawl."""
+    from dataclasses import replace
+
+    from crawler.parsepool import default_processes
+    from pagetrail.pipeline import parse_pool
+    from pagetrail.settings import Settings
+
+    me = os.getpid()
+    settings = Settings()
+    pool = parse_pool(settings, worker_on="postgresql")
+    try:
+        assert pool.processes == 0
+        assert {pool.submit(whose, me).result(timeout=60) for _ in range(40)} == {me}  # past the warm-up
+    finally:
+        pool.shutdown()
+    told = parse_pool(replace(settings, parse_processes=1), worker_on="postgresql")
+    told.shutdown()
+    assert told.processes == 1
+    alone = parse_pool(settings, worker_on="sqlite")
+    alone.shutdown()
+    assert alone.processes == default_processes()
