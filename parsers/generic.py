@@ -431,6 +431,30 @@ _ADSBYGOOGLE = re.compile("adsbygoogle", re.I)
 _INVISIBLE_TAGS = SKIP_TAGS - {"form"}  # what _drop_invisible() cuts by tag
 
 
+_AD_TEXT_LIMIT = 600  # characters: a longer block marked like an ad is no ad
+
+
+def _text_exceeds(el: lxml.html.HtmlElement, limit: int) -> bool:
+    """True when the text inline_text(el) reads holds more than `limit` non-whitespace
+    characters, so that inline_text(el) is longer than `limit` too; counting stops there.
+    The same text nodes as block_texts (scripts and form controls skipped, their tails kept),
+    in any order: only their sum matters."""
+    count = sum(map(len, el.text.split())) if el.text and el.tag not in SKIP_TAGS else 0
+    stack = list(el)
+    while stack:
+        node = stack.pop()
+        if node.tail:
+            count += sum(map(len, node.tail.split()))
+        tag = node.tag
+        if isinstance(tag, str) and tag not in SKIP_TAGS:
+            if node.text:
+                count += sum(map(len, node.text.split()))
+            stack.extend(node)
+        if count > limit:
+            return True
+    return False
+
+
 def _collect_ads(tree: lxml.html.HtmlElement, url: str,
                  names: _Names | None = None) -> tuple[list[Ad], set[lxml.html.HtmlElement]]:
     names = names or _Names(tree)
@@ -452,8 +476,12 @@ def _collect_ads(tree: lxml.html.HtmlElement, url: str,
         if any(a in removed for a in el.iterancestors()):
             continue
         # a big block marked "share" may be the article with a share bar inside: only small ones
+        # (counting stops at the limit: a big block's full text would be built only to be dropped)
+        small_only = el.tag not in ("ins", "iframe")
+        if small_only and _text_exceeds(el, _AD_TEXT_LIMIT):
+            continue
         text = inline_text(el)
-        if len(text) > 600 and el.tag not in ("ins", "iframe"):
+        if len(text) > _AD_TEXT_LIMIT and small_only:
             continue
         link = next((a.get("href") for a in el.iter("a") if a.get("href") and not a.get("href").startswith("#")), None)
         slot = el.get("id") or (el.get("class") or "").split(" ")[0] or el.tag
