@@ -940,13 +940,33 @@ def _own_hidden(el: lxml.html.HtmlElement) -> bool:
     return "display:none" in style or "visibility:hidden" in style or el.get("hidden") is not None
 
 
-def _strip_boilerplate(root: lxml.html.HtmlElement, known: dict[lxml.html.HtmlElement, int] | None = None) -> None:
+def _drop_counted(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement,
+                  mass: dict[lxml.html.HtmlElement, int]) -> None:
+    """el.drop_tree(), with _text_mass(root)'s figures for el's ancestors (up to root) kept
+    true: each loses el's text, and el's tail too when drop_tree moves it into the text of a
+    parent whose own text is not counted (a script or form control holding el first)."""
+    parent = el.getparent()
+    lost = mass.get(el, 0)
+    if el.getprevious() is None and not (isinstance(parent.tag, str) and parent.tag not in SKIP_TAGS):
+        lost += len(el.tail or "")
+    el.drop_tree()
+    node = parent
+    while node is not None:
+        mass[node] -= lost
+        if node is root:
+            break
+        node = node.getparent()
+
+
+def _strip_boilerplate(root: lxml.html.HtmlElement,
+                       known: dict[lxml.html.HtmlElement, int] | None = None) -> dict[lxml.html.HtmlElement, int]:
     """Drop navigation and boilerplate containers inside the article container.
 
     A class or id word ("sidebar", "header", "ad") often names a wrapper that holds the
     article too ("content-with-sidebar", "article-top-header-wrapper"), so a container
     named like boilerplate is dropped only when it holds less than half of the text;
     comment sections go whatever their size. known: _Names.body_flags() of the tree, if any.
+    Returns _text_mass(root) as it is after the cut (for _prune_inside: no second count).
     """
     mass = _text_mass(root)
     total = max(mass.get(root, 0), 1)
@@ -973,7 +993,8 @@ def _strip_boilerplate(root: lxml.html.HtmlElement, known: dict[lxml.html.HtmlEl
                 continue
             stack.append(child)
     for el in doomed:
-        el.drop_tree()
+        _drop_counted(el, root, mass)
+    return mass
 
 
 def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
@@ -1163,14 +1184,16 @@ _INNER_BOILER = re.compile(
 _CAPTION = re.compile(r"(^|[\s_-])(caption|captions|credit|credits|wp-caption-text)([\s_-]|$)", re.I)
 
 
-def _prune_inside(container: lxml.html.HtmlElement) -> None:
+def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlElement, int] | None = None) -> None:
     """Inside the chosen container, drop what readers skip: figures and their captions,
     elements named like bylines, credits or share tools, and blocks that are mostly links
     (teaser lists, "read more" rows) -- each only when it holds a small share of the text.
 
     A short container is left alone (its byline may be most of what it says), and so are
-    captions when they carry most of the text (a photo story)."""
-    mass = _text_mass(container)
+    captions when they carry most of the text (a photo story). mass: _text_mass(container),
+    if known (from _strip_boilerplate)."""
+    if mass is None:
+        mass = _text_mass(container)
     total = max(mass.get(container, 0), 1)
     if total < 500:
         return
@@ -1295,8 +1318,7 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
         return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html="")
     nodes: list[lxml.html.HtmlElement] = []
     for container in containers:
-        _strip_boilerplate(container, known)
-        _prune_inside(container)
+        _prune_inside(container, _strip_boilerplate(container, known))
         if len(_direct_text(container)) >= 25:
             nodes.append(container)  # text straight in the container: keep it whole
             continue
