@@ -118,7 +118,20 @@ class _Names:
             tag = el.tag
             if tag.__class__ is not str:  # comments and processing instructions
                 continue
-            get = el.get
+            # all attributes in one call, read from a dict: cheaper than lxml's get() per name,
+            # and most elements have none (the HTML parser keeps one value per name)
+            attrs = el.items()
+            if not attrs:  # only its tag can make it count
+                if tag in _INVISIBLE_TAGS:
+                    self.invisible.append(el)
+                if tag == "ins" or tag == "iframe":
+                    self.elements.append(el)
+                    classes.append("")
+                    ids.append("")
+                    roles.append("")
+                    flags.append(0)
+                continue
+            get = dict(attrs).get
             itemtype = get("itemtype")
             if itemtype is not None and "schema.org/Comment" in itemtype:
                 self.schema_comments.append(el)
