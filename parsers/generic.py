@@ -536,6 +536,47 @@ def _first(el: lxml.html.HtmlElement, xpath: str) -> lxml.html.HtmlElement | Non
     return found[0] if found else None
 
 
+def _item_author(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """_first(li, _AUTHOR_CLASS), walked in Python (stops at the first hit; the XPath finds all):
+    each branch's [1] keeps the first match among siblings, so the union's first in document
+    order is the first descendant that is a <cite> or has such a class."""
+    for d in li.iterdescendants():
+        tag = d.tag
+        if tag == "cite":
+            return d
+        if tag.__class__ is str:
+            cls = d.get("class")
+            if cls is not None and ("fn" in cls or "author" in cls or "name" in cls or "user" in cls):
+                return d
+    return None
+
+
+def _item_stamp(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """_first(li, ".//time[@datetime]"), else the first in document order of
+    `.//time | .//*[contains(@class,'comment-date') or contains(@class,'comment-meta')]//a |
+    .//*[contains(@class,'date')]`, walked in Python (stops at the first hit)."""
+    for t in li.iterdescendants("time"):
+        if t.get("datetime") is not None:
+            return t
+    for d in li.iterdescendants():
+        tag = d.tag
+        if tag == "time":
+            return d
+        if tag.__class__ is not str:
+            continue
+        cls = d.get("class")
+        if cls is not None and "date" in cls:
+            return d
+        if tag == "a":  # inside a comment-date/-meta element below li
+            node = d.getparent()
+            while node is not li:
+                c = node.get("class")
+                if c is not None and ("comment-date" in c or "comment-meta" in c):
+                    return d
+                node = node.getparent()
+    return None
+
+
 def _make_comment(cid: str | None, author: str | None, posted: str | None, text: str) -> Comment:
     key = cid or "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16]
     m = _REPLY.match(text)
@@ -707,13 +748,9 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         text = _item_text(li, others)
         if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
             continue
-        author_el = _first(li, _AUTHOR_CLASS)
+        author_el = _item_author(li)
         author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
-        stamp = _first(li, ".//time[@datetime]")
-        if stamp is None:  # (an lxml element without children is falsy: no `or` here)
-            stamp = _first(li, ".//time | .//*[contains(@class,'comment-date') or "
-                               "contains(@class,'comment-meta')]//a | .//*[contains(@class,'date')]")
-        posted = _posted(stamp, fetched_at)
+        posted = _posted(_item_stamp(li), fetched_at)
         if not (author or posted or _ITEM_ID.match(li.get("id") or "")) and (len(items) == 1 or len(text) < 40):
             continue  # a lone or short box named "comment" with no author, date or comment id: chrome
         c = _make_comment(li.get("id") or None, author or None, posted, text)
