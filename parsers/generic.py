@@ -577,6 +577,23 @@ def _item_stamp(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return None
 
 
+def _first_named(el: lxml.html.HtmlElement, words: tuple[str, ...],
+                 tag: str | None = None) -> lxml.html.HtmlElement | None:
+    """_first(el, ".//*[contains(@class,w1) or ...][1]") (with `.//TAG | ` before it, if tag),
+    walked in Python (stops at the first hit): [1] keeps the first match among siblings, so the
+    first in document order is the first descendant with such a class (or that tag)."""
+    for d in el.iterdescendants():
+        t = d.tag
+        if t.__class__ is not str:
+            continue
+        if t == tag:
+            return d
+        cls = d.get("class")
+        if cls is not None and any(w in cls for w in words):
+            return d
+    return None
+
+
 def _make_comment(cid: str | None, author: str | None, posted: str | None, text: str) -> Comment:
     key = cid or "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16]
     m = _REPLY.match(text)
@@ -896,13 +913,13 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 if el.xpath("ancestor-or-self::form | .//textarea | .//input") or \
                         _in_hidden_or_widget(el, names=names):
                     continue  # the comment form's labels, templates and widgets: not comments
-                author_el = _first(el, ".//*[contains(@class,'author') or contains(@class,'user') or "
-                                       "contains(@class,'name')][1]")
-                date_el = _first(el, ".//time | .//*[contains(@class,'date') or contains(@class,'time')][1]")
-                text_el = _first(el, ".//*[contains(@class,'text') or contains(@class,'body') or "
-                                     "contains(@class,'content') or contains(@class,'message')][1]")
-                if author_el is None or text_el is None or _in_hidden_or_widget(text_el, names=names):
+                author_el = _first_named(el, ("author", "user", "name"))
+                if author_el is None:
                     continue
+                text_el = _first_named(el, ("text", "body", "content", "message"))
+                if text_el is None or _in_hidden_or_widget(text_el, names=names):
+                    continue
+                date_el = _first_named(el, ("date", "time"), "time")
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):
                     found.append(_make_comment(el.get("id"), inline_text(author_el), _posted(date_el, fetched_at), text))
