@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from storage.db import normalize_db_url
 from tests.httpserver import LocalServer
+from tests.test_many_workers import next_fire_in
 from tests.test_service import _start_run, _wait_for, cli, make_site
 
 
@@ -47,11 +48,15 @@ def test_missed_fires_after_downtime_run_once_and_not_again_after_restart(db_url
     server = LocalServer(site)
     try:
         base = server.base_url
-        cli(capsys, "schedule", "add", "tenminutes", "--seeds", base + "/", "--every", "10m", "--max-depth", "0",
+        # An interval (>= 10 minutes) whose next fire is 5+ minutes away: no fire falls due while
+        # the test runs (a "10m" schedule fired again when the test crossed a 10-minute mark).
+        every, _next = next_fire_in(300, 1e9, at_least=600)
+        period = timedelta(seconds=int(every[:-1]))
+        cli(capsys, "schedule", "add", "tenminutes", "--seeds", base + "/", "--every", every, "--max-depth", "0",
             "--db", db_url)
-        # The schedule was made 35 minutes ago and nothing ran since: fires at +10, +20 and +30
-        # minutes were missed while no service was up.
-        created = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=35)
+        # The schedule was made 3.5 periods ago and nothing ran since: three fires were missed
+        # while no service was up.
+        created = datetime.now(timezone.utc).replace(microsecond=0) - 3.5 * period
         engine = create_engine(normalize_db_url(db_url))
         with engine.begin() as c:
             c.execute(text("UPDATE schedule SET created_at = :t, last_fire_at = NULL"), {"t": created})
@@ -67,8 +72,8 @@ def test_missed_fires_after_downtime_run_once_and_not_again_after_restart(db_url
             _stop(proc)
         fires = _fires(db_url)
         assert len(fires) == 1, fires  # coalesced: one run for the three missed fire times
-        # the latest missed fire time (interval fires fall on the clock's 10-minute marks)
-        assert started - timedelta(minutes=10) < fires[0] <= started and fires[0] > created
+        # the latest missed fire time (interval fires fall on multiples of the period)
+        assert started - period < fires[0] <= started and fires[0] > created
         assert len(site.hits("/")) == 1
 
         proc = _start_run(db_url)  # a restart soon after: nothing is missed, nothing repeats
