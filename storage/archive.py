@@ -125,21 +125,10 @@ class Archive:
         """Store the capture with everything derived from it, advance its frontier entry and
         queue the links it revealed: one transaction, all or nothing. With `done`, only while
         its owner still holds the entry's lease: else LeaseLost, and nothing is stored."""
-        faults.checkpoint("store:begin")
-        with self.sessions.begin() as s:
-            if done is not None and not frontier.hold_leases(s, [done]):  # loaded: finish reads no more
-                raise LeaseLost(done.entry_id, done.owner)  # rolls the (empty) transaction back
-            txcache.begin(s)
-            with s.no_autoflush:  # the page's changes go with the cache's flush
-                result = store_capture_in(s, capture, parsed)
-            txcache.flush(s)
-            if done is not None:
-                frontier.finish(s, done, capture.fetched_at, result.outcome)
-            if discovered and job_id is not None:
-                frontier.enqueue(s, job_id, discovered, capture.fetched_at, run_id=capture.crawl_run_id,
-                                 max_total=max_total)
-            faults.checkpoint("store:before_commit")
-        faults.checkpoint("store:after_commit")
+        extra = {"done": done, "discovered": discovered, "job_id": job_id, "max_total": max_total}
+        (result,) = self._store_capture_batch([(capture, parsed, extra)])
+        if isinstance(result, LeaseLost):
+            raise result  # nothing was stored
         return result
 
     def store_capture_batch(

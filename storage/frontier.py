@@ -172,23 +172,13 @@ def renew(s: Session, owner: str, entry_ids: list[int], now: datetime, lease_sec
         )
 
 
-def hold_lease(s: Session, done: FrontierDone) -> bool:
-    """Lock the entry for this transaction and say whether `done.owner` still holds its lease
-    (an expired lease nobody took since is still held). A capture's unit of work asks this
-    first and stores nothing when it is False: storing is then exactly-once per lease, whatever
-    happened meanwhile (a lease that ran out while the capture waited behind a lost connection
-    and was taken by another worker or pass, a pass that gave its leases back)."""
-    stmt = select(FrontierEntry.state, FrontierEntry.lease_owner).where(FrontierEntry.id == done.entry_id)
-    if s.get_bind().dialect.name == "postgresql":
-        # a concurrent lease() skips the row (SKIP LOCKED) until this transaction ends
-        stmt = stmt.with_for_update()
-    row = s.execute(stmt).first()
-    return row is not None and row.state == "leased" and row.lease_owner == done.owner
-
-
 def hold_leases(s: Session, dones: list[FrontierDone]) -> set[int]:
-    """hold_lease for several entries in one statement: the ids of those whose owner still
-    holds the lease (rows locked on PostgreSQL, in id order). The entries are loaded whole, so
+    """Lock the entries for this transaction and say which ones their `owner` still holds
+    (an expired lease nobody took since is still held): the ids. A capture's unit of work
+    asks this first and stores nothing for the others, so storing is exactly-once per lease
+    whatever happened meanwhile (a lease that ran out while the capture waited behind a lost
+    connection and was taken by another worker or pass, a pass that gave its leases back).
+    Rows are locked on PostgreSQL, in id order. The entries are loaded whole, so
     `finish` in the same transaction finds them without another query."""
     if not dones:
         return set()
@@ -202,7 +192,7 @@ def hold_leases(s: Session, dones: list[FrontierDone]) -> set[int]:
 
 def finish(s: Session, done: FrontierDone, now: datetime, stored_outcome: str | None = None) -> bool:
     """Apply a fetch's end to its entry; False when the lease was lost to another worker
-    (a capture's unit of work asks hold_lease first and stores nothing then). `stored_outcome`
+    (a capture's unit of work asks hold_leases first and stores nothing then). `stored_outcome`
     (the capture's versioning outcome) picks the recrawl interval for an unchanged page."""
     if (done.unchanged_recrawl_seconds is not None and done.recrawl_seconds is not None
             and done.next_fetch_at is not None and stored_outcome in ("unchanged", "not_modified")):
