@@ -867,18 +867,34 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
     for p, _ in _NAME_PATTERNS for lined in [_lined(p)])
 
 
+# Runs of two or more digits. No _NAME_PATTERNS tells one digit from another or a run of three
+# from a longer one (they read digits as \d+ or \d{3,}; their one literal digit, "jomentry2?",
+# stands alone), so a value matches as it does with each run written "00" (two digits) or
+# "000" (more): "post-1234" and "post-5678", "comment-81" and "comment-97" are looked up once.
+_DIGIT_RUN = re.compile(r"\d\d+")
+
+
+def _digits_as_zeros(m: re.Match[str]) -> str:
+    return "00" if m.end() - m.start() == 2 else "000"
+
+
 def _value_bits(value: str) -> int:
-    """Which _NAME_PATTERNS one class, id or role value matches (remembered). A newline in a
-    value reads as a space, as in _Names' lines."""
-    line = value.replace("\n", " ")
-    sep_line = "\n" + line
-    bits = 0
-    for i, (pattern, after_sep) in enumerate(_FAST_NAME_PATTERNS):
-        if pattern.search(sep_line if after_sep else line):
-            bits |= 1 << i
+    """Which _NAME_PATTERNS one class, id or role value matches (remembered under the value
+    and under its digits-as-zeros form). A newline in a value reads as a space, as in _Names'
+    lines."""
+    shape = _DIGIT_RUN.sub(_digits_as_zeros, value)
+    bits = _VALUE_BITS.get(shape) if shape != value else None
+    if bits is None:
+        line = shape.replace("\n", " ")
+        sep_line = "\n" + line
+        bits = 0
+        for i, (pattern, after_sep) in enumerate(_FAST_NAME_PATTERNS):
+            if pattern.search(sep_line if after_sep else line):
+                bits |= 1 << i
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits
+    _VALUE_BITS[shape] = bits
     return bits
 
 
