@@ -121,3 +121,15 @@ def test_templates_reblogs_and_recent_comment_widgets_are_not_this_pages_comment
     page = parse("widgets-no-comments")
     assert page.comments == []
     assert "Happy employees" in page.body.text
+
+
+def test_ids_differing_only_in_digits_share_a_lookup_but_not_a_wrong_answer():
+    """Name lookups are remembered per value with digit runs written as zeros: "c" + 3 or
+    more digits is a comment item's id, "c" + 2 digits is not, whichever was seen first."""
+    from parsers.generic import _NAME_BIT, _ITEM_ID, _value_bits
+
+    item = _NAME_BIT[(_ITEM_ID, "id")]
+    assert _value_bits("c98765") & item  # remembered as "c000"
+    assert not _value_bits("c45") & item  # "c00": its own lookup
+    assert _value_bits("comment-12") & item and _value_bits("comment-4567") & item
+    assert not _value_bits("comment-12a") & item
