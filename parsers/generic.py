@@ -82,6 +82,9 @@ def _names_match(pattern: re.Pattern[str], el: lxml.html.HtmlElement) -> bool:
     return False
 
 
+# the attributes the names walk reads besides class and id
+_RARE_ATTRS = frozenset({"role", "itemtype", "property", "rel", "itemprop", "style", "hidden"})
+
 _XPATHS: dict[str, etree.XPath] = {}
 
 
@@ -131,22 +134,39 @@ class _Names:
                     roles.append("")
                     flags.append(0)
                 continue
-            get = dict(attrs).get
-            itemtype = get("itemtype")
-            if itemtype is not None and "schema.org/Comment" in itemtype:
-                self.schema_comments.append(el)
-            cls, eid, role = get("class"), get("id"), get("role")
-            prop = get("property")
-            itemprop = get("itemprop")
-            if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
-                    or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
-                self.rdfa_or_byline.append(el)
-            if itemprop == "articleBody":
-                self.article_bodies.append(el)
-            # what _drop_invisible() would cut (the body, when it works on this tree itself)
-            if tag in _INVISIBLE_TAGS or ((get("style") is not None or get("hidden") is not None)
-                                          and _own_hidden(el)):
-                self.invisible.append(el)
+            # class and id picked out in one pass over the (usually one or two) attributes; a
+            # dict for the rarer ones only where the element has any
+            cls = eid = role = None
+            rare = False
+            for name, value in attrs:
+                if name == "class":
+                    cls = value
+                elif name == "id":
+                    eid = value
+                elif name in _RARE_ATTRS:
+                    rare = True
+            if rare:
+                get = dict(attrs).get
+                role = get("role")
+                itemtype = get("itemtype")
+                if itemtype is not None and "schema.org/Comment" in itemtype:
+                    self.schema_comments.append(el)
+                prop = get("property")
+                itemprop = get("itemprop")
+                if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
+                        or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                    self.rdfa_or_byline.append(el)
+                if itemprop == "articleBody":
+                    self.article_bodies.append(el)
+                # what _drop_invisible() would cut (the body, when it works on this tree itself)
+                if tag in _INVISIBLE_TAGS or ((get("style") is not None or get("hidden") is not None)
+                                              and _own_hidden(el)):
+                    self.invisible.append(el)
+            else:
+                if cls and ("byline" in cls or "author-name" in cls):
+                    self.rdfa_or_byline.append(el)
+                if tag in _INVISIBLE_TAGS:
+                    self.invisible.append(el)
             if cls is None and eid is None and role is None and tag != "ins" and tag != "iframe":
                 continue
             self.elements.append(el)
