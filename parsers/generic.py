@@ -882,9 +882,12 @@ _WIDGET_BITS = _NAME_BIT[(_WIDGET_CLASS, "class")] | _NAME_BIT[(_WIDGET_CLASS, "
 _COMMENTISH_BIT, _BOILER_BIT = _NAME_BIT[(_COMMENTISH, "all")], _NAME_BIT[(_BOILER, "all")]
 # Each pattern as _Names.matching() runs it on a line (after a newline) when _lined() makes it
 # start with a separator class (the regex engine then skips to separators: faster), else as is.
-_FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
-    (lined, True) if lined.pattern != p.pattern else (p, False)
-    for p, _ in _NAME_PATTERNS for lined in [_lined(p)])
+# A pattern read in two kinds of names (_WIDGET_CLASS: class and id) is searched once for both
+# bits: (pattern, after a newline?, the bits it sets).
+_FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
+    ((lined, True) if lined.pattern != p.pattern else (p, False))
+    + (sum(bit for (q, _), bit in _NAME_BIT.items() if q is p),)
+    for p in dict.fromkeys(p for p, _ in _NAME_PATTERNS) for lined in [_lined(p)])
 
 
 # Runs of two or more digits. No _NAME_PATTERNS tells one digit from another or a run of three
@@ -908,9 +911,9 @@ def _value_bits(value: str) -> int:
         line = shape.replace("\n", " ")
         sep_line = "\n" + line
         bits = 0
-        for i, (pattern, after_sep) in enumerate(_FAST_NAME_PATTERNS):
+        for pattern, after_sep, pattern_bits in _FAST_NAME_PATTERNS:
             if pattern.search(sep_line if after_sep else line):
-                bits |= 1 << i
+                bits |= pattern_bits
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits
@@ -1269,9 +1272,11 @@ def _score_blocks(root: lxml.html.HtmlElement,
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in scores:
-        if _names_match(_BODY_NAME, el):
+        get = el.get  # (_names_match for both patterns, reading the names once)
+        names = [v for v in (get("class"), get("id"), get("role")) if v]
+        if names and any(_has(_BODY_NAME, v) for v in names):
             scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif _names_match(_POSITIVE, el) or el.tag in ("article", "main"):
+        elif (names and any(_has(_POSITIVE, v) for v in names)) or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
 
