@@ -1106,7 +1106,9 @@ def _strip_boilerplate(root: lxml.html.HtmlElement,
 def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
     if text_len == 0:
         return 1.0
-    links = sum(len(fold_ws(text_of(a))) for a in el.iter("a"))
+    links = 0
+    for a in el.iter("a"):  # most links hold only text: .text is text_of() without serializing
+        links += len(fold_ws(text_of(a) if len(a) else a.text))
     return links / text_len
 
 
@@ -1202,7 +1204,7 @@ def _direct_text(el: lxml.html.HtmlElement) -> str:
     for child in el:
         tag = child.tag
         if tag.__class__ is str and tag in _INLINE:
-            parts.append(text_of(child))
+            parts.append(text_of(child) if len(child) else child.text or "")
         parts.append(child.tail or "")
     return fold_ws(" ".join(parts))
 
