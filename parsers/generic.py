@@ -117,6 +117,12 @@ class _Names:
         self.flags: list[int] = []  # per element: bit i set when _NAME_PATTERNS[i] matches its names
         flags = self.flags
         known = _VALUE_BITS.get
+        # (bound once: the loop runs for every element of the page)
+        add_element, add_class, add_id, add_role, add_flags = (
+            self.elements.append, classes.append, ids.append, roles.append, flags.append)
+        add_invisible, add_byline = self.invisible.append, self.rdfa_or_byline.append
+        invisible_tags, rare_attrs, value_bits = _INVISIBLE_TAGS, _RARE_ATTRS, _value_bits
+        class_bits, id_bits, all_bits = _CLASS_BITS, _ID_BITS, _ALL_BITS
         for el in tree.iter():
             tag = el.tag
             if tag.__class__ is not str:  # comments and processing instructions
@@ -125,14 +131,14 @@ class _Names:
             # and most elements have none (the HTML parser keeps one value per name)
             attrs = el.items()
             if not attrs:  # only its tag can make it count
-                if tag in _INVISIBLE_TAGS:
-                    self.invisible.append(el)
+                if tag in invisible_tags:
+                    add_invisible(el)
                 if tag == "ins" or tag == "iframe":
-                    self.elements.append(el)
-                    classes.append("")
-                    ids.append("")
-                    roles.append("")
-                    flags.append(0)
+                    add_element(el)
+                    add_class("")
+                    add_id("")
+                    add_role("")
+                    add_flags(0)
                 continue
             # class and id picked out in one pass over the (usually one or two) attributes; a
             # dict for the rarer ones only where the element has any
@@ -143,7 +149,7 @@ class _Names:
                     cls = value
                 elif name == "id":
                     eid = value
-                elif name in _RARE_ATTRS:
+                elif name in rare_attrs:
                     rare = True
             if rare:
                 get = dict(attrs).get
@@ -155,36 +161,36 @@ class _Names:
                 itemprop = get("itemprop")
                 if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
                         or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
-                    self.rdfa_or_byline.append(el)
+                    add_byline(el)
                 if itemprop == "articleBody":
                     self.article_bodies.append(el)
                 # what _drop_invisible() would cut (the body, when it works on this tree itself)
-                if tag in _INVISIBLE_TAGS or ((get("style") is not None or get("hidden") is not None)
+                if tag in invisible_tags or ((get("style") is not None or get("hidden") is not None)
                                               and _own_hidden(el)):
-                    self.invisible.append(el)
+                    add_invisible(el)
             else:
                 if cls and ("byline" in cls or "author-name" in cls):
-                    self.rdfa_or_byline.append(el)
-                if tag in _INVISIBLE_TAGS:
-                    self.invisible.append(el)
+                    add_byline(el)
+                if tag in invisible_tags:
+                    add_invisible(el)
             if cls is None and eid is None and role is None and tag != "ins" and tag != "iframe":
                 continue
-            self.elements.append(el)
-            classes.append(cls or "")
-            ids.append(eid or "")
-            roles.append(role or "")
+            add_element(el)
+            add_class(cls or "")
+            add_id(eid or "")
+            add_role(role or "")
             # which of the finders' name patterns this element's names match (see _NAME_PATTERNS)
             f = 0
             if cls:
                 b = known(cls)
-                f = (_value_bits(cls) if b is None else b) & _CLASS_BITS
+                f = (value_bits(cls) if b is None else b) & class_bits
             if eid:
                 b = known(eid)
-                f |= (_value_bits(eid) if b is None else b) & _ID_BITS
+                f |= (value_bits(eid) if b is None else b) & id_bits
             if role:
                 b = known(role)
-                f |= (_value_bits(role) if b is None else b) & _ALL_BITS
-            flags.append(f)
+                f |= (value_bits(role) if b is None else b) & all_bits
+            add_flags(f)
         self._lines: dict[str, tuple[str, list[int]]] = {}
         self._marked: dict[int, set[lxml.html.HtmlElement]] = {}
 
