@@ -1270,7 +1270,10 @@ def _score_blocks(root: lxml.html.HtmlElement,
                     if el is not None:
                         scores[el] = scores.get(el, 0.0) + score / 2
                 continue
-            text = fold_ws(text_of(child) if n else child.text)
+            raw = text_of(child) if n else child.text
+            if raw is None or len(raw) < 25:  # (folding whitespace only shortens it)
+                continue
+            text = fold_ws(raw)
             if len(text) < 25:
                 continue
             score = _block_score(text)
