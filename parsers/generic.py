@@ -896,6 +896,12 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
     for p in dict.fromkeys(p for p, _ in _NAME_PATTERNS) for lined in [_lined(p)])
 
 
+# The patterns every match of which holds "comment", "discuss", "respon", "replies", "disqus"
+# or "jomentry" (case aside): not searched in a value holding none of them (most values).
+_COMMENT_WORD_BITS = sum(_NAME_BIT[key] for key in (
+    (_ITEM_CLASS, "class"), (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"),
+    (_WIDGET_CLASS, "class"), (_WIDGET_CLASS, "id")))
+
 # Runs of two or more digits. No _NAME_PATTERNS tells one digit from another or a run of three
 # from a longer one (they read digits as \d+ or \d{3,}; their one literal digit, "jomentry2?",
 # stands alone), so a value matches as it does with each run written "00" (two digits) or
@@ -917,8 +923,14 @@ def _value_bits(value: str) -> int:
         line = shape.replace("\n", " ")
         sep_line = "\n" + line
         bits = 0
+        skip = 0
+        if line.isascii():  # (re.I folds a few non-ASCII letters to ASCII ones: "ſ" reads as "s")
+            low = line.lower()
+            if not ("comment" in low or "discuss" in low or "respon" in low or "replies" in low
+                    or "disqus" in low or "jomentry" in low):
+                skip = _COMMENT_WORD_BITS
         for pattern, after_sep, pattern_bits in _FAST_NAME_PATTERNS:
-            if pattern.search(sep_line if after_sep else line):
+            if not pattern_bits & skip and pattern.search(sep_line if after_sep else line):
                 bits |= pattern_bits
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()

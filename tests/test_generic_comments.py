@@ -133,3 +133,15 @@ def test_ids_differing_only_in_digits_share_a_lookup_but_not_a_wrong_answer():
     assert not _value_bits("c45") & item  # "c00": its own lookup
     assert _value_bits("comment-12") & item and _value_bits("comment-4567") & item
     assert not _value_bits("comment-12a") & item
+
+
+def test_comment_section_names_are_found_in_any_case_and_in_non_ascii_spellings():
+    """The names walk skips the comment patterns for a value with no comment word in it: the
+    words are matched case-blind, and a non-ASCII value (which re.I may fold) is searched in full."""
+    from parsers.generic import _COMMENTISH, _NAME_BIT, _SECTION_WORDS, _value_bits
+
+    section = _NAME_BIT[(_SECTION_WORDS, "all")]
+    assert _value_bits("DISQUS_thread") & _NAME_BIT[(_COMMENTISH, "all")]
+    assert _value_bits("Reader-Responses box") & section
+    assert _value_bits("diſcussion") & section  # long s: re.I reads it as "s"
+    assert not _value_bits("article-body main") & section
