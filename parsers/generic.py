@@ -650,6 +650,7 @@ _AUTHOR_CLASS = ".//*[contains(@class,'fn') or contains(@class,'author') or cont
                 "contains(@class,'user')][1] | .//cite[1]"
 
 
+_NON_DIGIT = re.compile(r"\D")
 _NOT_ITEMS = frozenset({"ol", "ul", "dl", "form", "body", "html", "section", "span"})
 
 
@@ -674,19 +675,19 @@ def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None
     found_set = set(found)
     twins: set[lxml.html.HtmlElement] = set()
     for el in found:
-        direct = []
-        stack = [c for c in el if isinstance(c.tag, str)]
+        direct = []  # the candidates nearest below el, in document order
+        stack = [c for c in reversed(el) if isinstance(c.tag, str)]
         while stack:
-            node = stack.pop(0)
+            node = stack.pop()
             if node in found_set:
                 direct.append(node)
                 continue
-            stack[0:0] = [c for c in node if isinstance(c.tag, str)]
+            stack.extend(c for c in reversed(node) if isinstance(c.tag, str))
         if not direct:
             continue
-        digits = re.sub(r"\D", "", el.get("id") or "")
+        digits = _NON_DIGIT.sub("", el.get("id") or "")
         for d in direct:
-            d_digits = re.sub(r"\D", "", d.get("id") or "")
+            d_digits = _NON_DIGIT.sub("", d.get("id") or "")
             if (digits and d_digits == digits) or (not digits and d is direct[0] and
                                                      not any(x in found_set for x in d.iter() if x is not d)):
                 twins.add(d)
@@ -716,9 +717,12 @@ def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True, name
     return False
 
 
-def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) -> str:
+def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
+               named: set[lxml.html.HtmlElement] | None = None) -> str:
     """A comment's own words: its text container if it names one, else the item without its
-    author/date/reply chrome; nested replies left out either way."""
+    author/date/reply chrome; nested replies left out either way. others: the page's other
+    comment items (the item itself may be in it: only its descendants are looked up). named:
+    the elements with a class, id or role, if known (no other can be a text container)."""
     # the item's own elements: its subtree without the nested comments (document order)
     own: list[lxml.html.HtmlElement] = []
     stack = [c for c in reversed(item) if isinstance(c.tag, str)]
@@ -728,7 +732,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) 
             continue
         own.append(el)
         stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
-    containers = [el for el in own if _names_match(_TEXT_CLASS, el)]
+    containers = [el for el in own if (named is None or el in named) and _names_match(_TEXT_CLASS, el)]
     containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
     if containers:
         size = {c: len(fold_ws(text_of(c))) for c in containers}
@@ -777,6 +781,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
     if not items:
         return None
     item_set = set(items)
+    named = set(names.elements) if names is not None else None
     out: list[Comment] = []
     for li in items:
         cls = li.get("class") or ""
@@ -787,8 +792,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             if found is not None:
                 out.append(found)
             continue
-        others = item_set - {li}
-        text = _item_text(li, others)
+        text = _item_text(li, item_set, named)
         if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
             continue
         author_el = _item_author(li)
