@@ -971,7 +971,9 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 continue
             found = []
             for el in els:
-                if el.xpath("ancestor-or-self::form | .//textarea | .//input") or \
+                # (ancestor-or-self::form | .//textarea | .//input, stopping at the first)
+                if el.tag == "form" or next(el.iterancestors("form"), None) is not None or \
+                        next(el.iterdescendants("textarea", "input"), None) is not None or \
                         _in_hidden_or_widget(el, names=names):
                     continue  # the comment form's labels, templates and widgets: not comments
                 author_el = _first_named(el, ("author", "user", "name"))
