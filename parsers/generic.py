@@ -900,6 +900,11 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
     for p in dict.fromkeys(p for p, _ in _NAME_PATTERNS) for lined in [_lined(p)])
 
 
+# The same without re.I, for lower-cased ASCII values (their sources are lower case: \s, \d)
+assert all(p.pattern == p.pattern.lower() and p.flags & re.I for p, _, _ in _FAST_NAME_PATTERNS)
+_FAST_NAME_PATTERNS_ASCII = tuple((re.compile(p.pattern, p.flags & ~re.I), after_sep, bits)
+                                  for p, after_sep, bits in _FAST_NAME_PATTERNS)
+
 # The patterns every match of which holds "comment", "discuss", "respon", "replies", "disqus"
 # or "jomentry" (case aside): not searched in a value holding none of them (most values).
 _COMMENT_WORD_BITS = sum(_NAME_BIT[key] for key in (
@@ -928,12 +933,17 @@ def _value_bits(value: str) -> int:
         sep_line = "\n" + line
         bits = 0
         skip = 0
+        patterns = _FAST_NAME_PATTERNS
         if line.isascii():  # (re.I folds a few non-ASCII letters to ASCII ones: "ſ" reads as "s")
-            low = line.lower()
-            if not ("comment" in low or "discuss" in low or "respon" in low or "replies" in low
-                    or "disqus" in low or "jomentry" in low):
+            # lower-cased, an ASCII value matches the case-blind patterns as their case-exact
+            # twins (faster: the regex engine compares characters as they are)
+            line = line.lower()
+            sep_line = "\n" + line
+            patterns = _FAST_NAME_PATTERNS_ASCII
+            if not ("comment" in line or "discuss" in line or "respon" in line or "replies" in line
+                    or "disqus" in line or "jomentry" in line):
                 skip = _COMMENT_WORD_BITS
-        for pattern, after_sep, pattern_bits in _FAST_NAME_PATTERNS:
+        for pattern, after_sep, pattern_bits in patterns:
             if not pattern_bits & skip and pattern.search(sep_line if after_sep else line):
                 bits |= pattern_bits
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
