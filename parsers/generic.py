@@ -1231,15 +1231,18 @@ def _block_score(text: str) -> float:
     return score
 
 
-def _direct_text(el: lxml.html.HtmlElement) -> str:
+def _direct_text(el: lxml.html.HtmlElement, at_least: int = 0) -> str:
     """The text an element holds directly: its text and its children's tails, with inline
-    children's text (links, emphasis) included."""
+    children's text (links, emphasis) included. "" when it is shorter than `at_least` before
+    its whitespace is folded (folding only shortens it: the caller wanted no shorter text)."""
     parts = [el.text or ""]
     for child in el:
         tag = child.tag
         if tag.__class__ is str and tag in _INLINE:
             parts.append(text_of(child) if len(child) else child.text or "")
         parts.append(child.tail or "")
+    if at_least and sum(map(len, parts)) + len(parts) - 1 < at_least:
+        return ""
     return fold_ws(" ".join(parts))
 
 
@@ -1283,10 +1286,11 @@ def _score_blocks(root: lxml.html.HtmlElement,
                 # text is wanted (reading it means serializing every inline child)
                 leaf = not n or not _holds_container(child)
                 if not leaf:
-                    own = _direct_text(child)
+                    own = _direct_text(child, 25)
             else:
                 leaf = False
-                own = _direct_text(child) if n else fold_ws(child.text)
+                own = _direct_text(child, 25) if n else \
+                    (fold_ws(child.text) if child.text and len(child.text) >= 25 else "")
             if not leaf:
                 if n:
                     stack.append((child, f))
