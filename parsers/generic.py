@@ -1353,7 +1353,7 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
     while stack:
         for child in stack.pop():
             if isinstance(child.tag, str):
-                if child.tag in ("figure", "figcaption") or _has(_CAPTION, _attrs(child)):
+                if child.tag in ("figure", "figcaption") or _names_match(_CAPTION, child):
                     captions += mass.get(child, 0)
                 else:
                     stack.append(child)
@@ -1366,13 +1366,16 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
             if not isinstance(child.tag, str):
                 continue
             size = mass.get(child, 0)
-            minor = size / total < 0.3
-            small = minor and size < 400  # bylines, share rows: short; captions may run long
-            attrs = _attrs(child)
-            if minor and not keep_captions and (child.tag in ("figure", "figcaption") or _has(_CAPTION, attrs)):
+            if size / total >= 0.3:  # not minor: kept whatever it is named
+                stack.append(child)
+                continue
+            small = size < 400  # bylines, share rows: short; captions may run long
+            # (whole-word patterns: _names_match finds what a search of _attrs() finds)
+            caption = child.tag in ("figure", "figcaption") or _names_match(_CAPTION, child)
+            if caption and not keep_captions:
                 doomed.append(child)
                 continue
-            if small and attrs.strip() and _has(_INNER_BOILER, attrs) and not _has(_CAPTION, attrs):
+            if small and not _names_match(_CAPTION, child) and _names_match(_INNER_BOILER, child):
                 doomed.append(child)
                 continue
             if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \
