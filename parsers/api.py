@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from datetime import datetime
 
 from parsers.generic import extract_generic, extract_metadata
 from parsers.htmlload import decode_body, header_charset, parse_html
 from parsers.profiles import Profile, ProfileError, apply_profile, choose_profile, load_profiles
 from parsers.records import Metadata, ParsedPage
+from parsers.urls import join_url
 from parsers.version import PARSER_VERSION
 
 _NOT_HTML_HINTS = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
@@ -110,7 +111,7 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
     base = url
     base_el = tree.find(".//base")
     if base_el is not None and base_el.get("href"):
-        base = urljoin(url, base_el.get("href").strip())
+        base = join_url(url, base_el.get("href").strip()) or url
     # "/path" links resolve to the base's scheme and host + the link as written, when nothing
     # in them is rewritten by urljoin (dot segments, empty ";" or "?", tabs and newlines)
     try:
@@ -126,13 +127,17 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
         rel = a.get("rel")
         if rel and "nofollow" in rel.lower().split():
             continue
-        if href.startswith(("http://", "https://")) and "/." not in href and " " not in href:
+        if href.startswith(("http://", "https://")) and "/." not in href and " " not in href \
+                and "[" not in href[:href.find("/", 8) % (len(href) + 1)]:  # (a "[" in the host: join_url checks it)
             absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
         elif origin is not None and href[0] == "/" and _ROOTED.fullmatch(href) and "/." not in href \
                 and not (target := href.split("#", 1)[0]).endswith("?"):  # (urljoin drops an empty query)
             absolute = origin + target
         else:
-            absolute = urljoin(base, href).split("#", 1)[0]
+            joined = join_url(base, href)
+            if joined is None:  # a malformed link: that link only is lost
+                continue
+            absolute = joined.split("#", 1)[0]
         if absolute.startswith(("http://", "https://")):
             out.setdefault(absolute, None)
     return list(out)

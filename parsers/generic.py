@@ -21,13 +21,13 @@ import itertools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
 
 from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
+from parsers.urls import join_url
 from parsers.textutil import SKIP_TAGS, block_texts, fold_ws, inline_text, is_hidden, text_of, to_iso_date
 from parsers.version import PARSER_VERSION
 
@@ -415,8 +415,9 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str, jsonld: list[dict[st
         elif h1 is not None:
             put("title", inline_text(h1), "h1")
     for link in tree.iter("link"):
-        if (link.get("rel") or "").lower() == "canonical" and link.get("href"):
-            put("canonical_url", urljoin(url, link.get("href").strip()), "link")
+        if (link.get("rel") or "").lower() == "canonical" and link.get("href") \
+                and (canonical := join_url(url, link.get("href").strip())) is not None:
+            put("canonical_url", canonical, "link")
             break
     html_el = tree if tree.tag == "html" else tree.find(".//html")
     if html_el is not None and html_el.get("lang"):
@@ -524,7 +525,7 @@ def _collect_ads(tree: lxml.html.HtmlElement, url: str,
             continue
         link = next((a.get("href") for a in el.iter("a") if a.get("href") and not a.get("href").startswith("#")), None)
         slot = el.get("id") or (el.get("class") or "").split(" ")[0] or el.tag
-        ads.append(Ad(kind=kind, slot=slot, text=text or None, url=urljoin(url, link) if link else None))
+        ads.append(Ad(kind=kind, slot=slot, text=text or None, url=join_url(url, link) if link else None))
         removed.add(el)
     return ads, removed
 
@@ -1538,7 +1539,7 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     for a in _related_anchors(names)[:20]:
         title = inline_text(a)
         if len(title) > 10:
-            related.append(Related(title=title, url=urljoin(url, a.get("href"))))
+            related.append(Related(title=title, url=join_url(url, a.get("href"))))
     if consume:
         work = tree
         doomed = list(ad_ids)

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
@@ -28,6 +28,7 @@ from cssselect import SelectorError
 
 from parsers.records import AD_KINDS, Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
+from parsers.urls import join_url
 from parsers.textutil import block_texts, fold_ws, inline_text, is_hidden, text_of, to_iso_date
 from parsers.version import PARSER_VERSION
 
@@ -364,7 +365,7 @@ def _field(tree: lxml.html.HtmlElement, name: str, rule: FieldRule, url: str) ->
         if name in DATE_FIELDS:
             return to_iso_date(text, rule.date_formats)
         if name == "canonical_url":
-            return urljoin(url, text)
+            return join_url(url, text)
         return text
     return None
 
@@ -499,7 +500,7 @@ def _ad(el: lxml.html.HtmlElement, rule: AdRule, url: str) -> Ad:
     more = [a for a in links if fold_ws(text_of(a)).lower().startswith("more")]
     link = (more or links or [None])[0]
     link = link.get("href") if link is not None else None
-    return Ad(kind=rule.kind, slot=slot, text=text, url=urljoin(url, link) if link else None)
+    return Ad(kind=rule.kind, slot=slot, text=text, url=join_url(url, link) if link else None)
 
 
 def apply_profile(profile: Profile, tree: lxml.html.HtmlElement, url: str,
@@ -533,7 +534,7 @@ def apply_profile(profile: Profile, tree: lxml.html.HtmlElement, url: str,
             title = inline_text(a)
             if title:
                 href = a.get("href")
-                related.append(Related(title=title, url=urljoin(url, href) if href else None))
+                related.append(Related(title=title, url=join_url(url, href) if href else None))
     comments, thread = ([], ThreadInfo()) if profile.comments is None else _comments(tree, profile.comments, fetched_at)
     page = ParsedPage(url=url, profile=profile.name, parser_version=PARSER_VERSION, metadata=md, body=body,
                       ads=ads, related=related, comments=comments, thread=thread, profile_hash=profile.hash,

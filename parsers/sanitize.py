@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from urllib.parse import urljoin
-
 import lxml.html
+
+from parsers.urls import join_url
 
 ALLOWED_TAGS = frozenset({
     "p", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "code", "pre", "kbd",
@@ -40,8 +40,8 @@ def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
             value = node.get(name)
             if value is None:
                 continue
-            absolute = urljoin(base_url, value.strip()) if base_url.startswith("http") else value.strip()
-            if not absolute.lower().startswith(_SAFE_SCHEMES):
+            absolute = join_url(base_url, value.strip()) if base_url.startswith("http") else value.strip()
+            if absolute is None or not absolute.lower().startswith(_SAFE_SCHEMES):
                 del node.attrib[name]
             else:
                 node.set(name, absolute)

@@ -7,7 +7,7 @@ removed, query sorted, percent-encoding made canonical (w3lib does the last thre
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
 
@@ -61,6 +61,16 @@ def normalize_url(url: str) -> str:
         keep = [k for k in _query_keys(parts.query) if not _is_tracking(k)]
         rebuilt = url_query_cleaner(rebuilt, keep, unique=False, keep_fragments=False)
     return canonicalize_url(rebuilt, keep_fragments=False)
+
+
+def join_url(base: str, href: str) -> str | None:
+    """urljoin(base, href), or None where urllib cannot read either (a malformed IPv6 host such
+    as "http://[bad/", a bad port): a page's links are its authors' text, and one broken link
+    must cost that link only, never the page's record."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def _query_keys(query: str) -> list[str]:

@@ -122,3 +122,21 @@ def test_article_text_about_event_attributes_is_valid_but_the_attributes_are_gon
     assert para in page.body.text
     assert "steal()" not in page.body.html
     check(page)
+
+
+def test_a_malformed_link_costs_that_link_only():
+    """urllib refuses "http://[bad/" (an unclosed IPv6 host): in a link, the base, the canonical
+    link, an ad or a related link it used to make parse() give up on the whole page."""
+    paragraph = "<p>An article paragraph, long enough to be the body, with commas, and more words. "
+    html = ('<html><head><base href="http://[base/"><link rel=canonical href="http://[canon/"></head><body>'
+            '<article><h1>Title</h1>' + paragraph * 4 + '<a href="http://[bad/x">bad</a> <a href="/ok">ok</a></p>'
+            '</article><div class="related"><a href="http://[rel/">A related article title</a></div>'
+            '<div class="ad-slot"><a href="http://[ad/">Buy now</a></div></body></html>')
+    page = check(parsers.parse(html, "http://example.com/a", profile="generic"))
+    assert not page.warnings
+    assert "An article paragraph" in page.body.text
+    assert page.links == ["http://example.com/ok"]  # the base is ignored; the bad links are gone
+    assert page.metadata.canonical_url is None
+    assert [r.url for r in page.related] == [None]
+    assert [a.url for a in page.ads] == [None]
+    assert '<a href="http://example.com/ok">ok</a>' in page.body.html and "[bad" not in page.body.html
