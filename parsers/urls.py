@@ -63,10 +63,22 @@ def normalize_url(url: str) -> str:
     return canonicalize_url(rebuilt, keep_fragments=False)
 
 
+# An absolute http(s) URL that urljoin gives back unchanged whatever the base: printable ASCII
+# (urllib removes tabs and newlines), a host (no "[" or "]": an IPv6 one goes to urljoin, which
+# checks it), no "#" or ";" (urllib drops an empty fragment or parameters), not ending in "?"
+# (an empty query, dropped too).
+_PRINTABLE = [chr(c) for c in range(0x21, 0x7f)]
+_AS_IS = re.compile("https?://[{host}]+(?:[/?][{rest}]*)?(?<!\\?)".format(
+    host="".join(re.escape(c) for c in _PRINTABLE if c not in "#/;?[]"),
+    rest="".join(re.escape(c) for c in _PRINTABLE if c not in "#;")))
+
+
 def join_url(base: str, href: str) -> str | None:
     """urljoin(base, href), or None where urllib cannot read either (a malformed IPv6 host such
     as "http://[bad/", a bad port): a page's links are its authors' text, and one broken link
     must cost that link only, never the page's record."""
+    if href.startswith(("http://", "https://")) and _AS_IS.fullmatch(href):
+        return href  # what urljoin returns for it: nothing in it that urllib would rewrite
     try:
         return urljoin(base, href)
     except ValueError:

@@ -140,3 +140,21 @@ def test_a_malformed_link_costs_that_link_only():
     assert [r.url for r in page.related] == [None]
     assert [a.url for a in page.ads] == [None]
     assert '<a href="http://example.com/ok">ok</a>' in page.body.html and "[bad" not in page.body.html
+
+
+@pytest.mark.parametrize("href", [
+    "http://a.example/x", "https://a.example", "http://a.example/x?q=1", "http://a.example?q=1",
+    "http://a.example/x?", "http://a.example/x#", "http://a.example/x;", "http://a.example/x;p=1",
+    "http://a.example/x?#", "http://a.example/a/../b", "http://a.example/x\ty", "http://[::1]/x",
+    "http:///x", "http://?q", "http://a.example/caf\u00e9", "/rooted", "rel/ative", "https://b.example/x",
+])
+def test_join_url_answers_as_urljoin_does(href):
+    """join_url skips urljoin for absolute URLs it would give back unchanged: same answers."""
+    from urllib.parse import urljoin
+
+    from parsers.urls import join_url
+
+    for base in ("http://b.example/p/q", "https://b.example/"):
+        assert join_url(base, href) == urljoin(base, href)
+    assert join_url("http://b.example/", "http://[bad/") is None
+    assert join_url("http://b.example/", "http://bad]/") is None
