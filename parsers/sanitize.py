@@ -19,6 +19,7 @@ DROP_WITH_CONTENT = frozenset({"script", "style", "noscript", "template", "ifram
 ALLOWED_ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"colspan", "rowspan"},
                  "th": {"colspan", "rowspan", "scope"}, "time": {"datetime"}, "ol": {"start"}}
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
+_NONE: frozenset[str] = frozenset()
 
 
 def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
@@ -30,13 +31,18 @@ def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
         elif node.tag not in ALLOWED_TAGS:
             node.drop_tag()
     for node in el.iter():
-        if not isinstance(node.tag, str):
+        tag = node.tag
+        if not isinstance(tag, str):
             continue
-        allowed = ALLOWED_ATTRS.get(node.tag, set())
-        for name in list(node.attrib):
+        names = node.keys()
+        if not names:  # most elements: nothing to remove or rewrite
+            continue
+        allowed = ALLOWED_ATTRS.get(tag, _NONE)
+        for name in names:
             if name not in allowed:
                 del node.attrib[name]
-        for name in ("href", "src"):
+        # only <a href> and <img src> are allowed to keep a link
+        for name in ("href",) if tag == "a" else ("src",) if tag == "img" else ():
             value = node.get(name)
             if value is None:
                 continue
