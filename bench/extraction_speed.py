@@ -26,6 +26,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,8 +56,9 @@ def extractors(tools: Path) -> dict[str, Callable[[str], object]]:
             "trafilatura (fast)": peers.trafilatura_fast}
 
 
-def one_round(data: Path, tools: Path, limit: int | None, warm_up: int = 5) -> dict[str, float]:
-    """CPU seconds of each extractor over all pages, page by page in turn. The first few pages
+def one_round(data: Path, tools: Path, limit: int | None, warm_up: int = 5) -> dict[str, Any]:
+    """{"pages": N, "seconds": CPU seconds of each extractor over all N pages}, the extractors
+    taking turns page by page. The first few pages
     are parsed beforehand, untimed: imports and first-call set-up are not what a crawl pays
     per page."""
     warnings.simplefilter("ignore")  # dateutil's unknown-timezone warnings, once per page
@@ -72,8 +74,7 @@ def one_round(data: Path, tools: Path, limit: int | None, warm_up: int = 5) -> d
             t0 = clock()
             fn(html)
             seconds[name] += clock() - t0
-    seconds["pages"] = len(pages)
-    return seconds
+    return {"pages": len(pages), "seconds": seconds}
 
 
 def main() -> int:
@@ -94,8 +95,8 @@ def main() -> int:
         if args.limit:
             cmd += ["--limit", str(args.limit)]
         result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        n = int(result.pop("pages"))
-        for name, s in result.items():
+        n = result["pages"]
+        for name, s in result["seconds"].items():
             seconds.setdefault(name, []).append(s)
     ours = statistics.median(seconds["pagetrail generic"])
     print(f"CPU per page, {n} pages (scrapinghub + dragnet), median of {args.rounds} rounds "

@@ -128,7 +128,7 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
         if rel and "nofollow" in rel.lower().split():
             continue
         if href.startswith(("http://", "https://")) and "/." not in href and " " not in href \
-                and "[" not in href[:href.find("/", 8) % (len(href) + 1)]:  # (a "[" in the host: join_url checks it)
+                and "[" not in href.split("/", 3)[2]:  # (a "[" in the host: join_url checks it)
             absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
         elif origin is not None and href[0] == "/" and _ROOTED.fullmatch(href) and "/." not in href \
                 and not (target := href.split("#", 1)[0]).endswith("?"):  # (urljoin drops an empty query)

@@ -950,7 +950,8 @@ def _value_bits(value: str) -> int:
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits
-    _VALUE_BITS[shape] = bits
+    if shape != value:
+        _VALUE_BITS[shape] = bits
     return bits
 
 
@@ -1317,10 +1318,10 @@ def _score_blocks(root: lxml.html.HtmlElement,
                 scores[grand] = scores.get(grand, 0.0) + score / 2
     for el in scores:
         get = el.get  # (_names_match for both patterns, reading the names once)
-        names = [v for v in (get("class"), get("id"), get("role")) if v]
-        if names and any(_has(_BODY_NAME, v) for v in names):
+        values = [v for v in (get("class"), get("id"), get("role")) if v]
+        if values and any(_has(_BODY_NAME, v) for v in values):
             scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif (names and any(_has(_POSITIVE, v) for v in names)) or el.tag in ("article", "main"):
+        elif (values and any(_has(_POSITIVE, v) for v in values)) or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
 

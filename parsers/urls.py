@@ -74,8 +74,8 @@ _AS_IS = re.compile("https?://[{host}]+(?:[/?][{rest}]*)?(?<!\\?)".format(
 
 
 def join_url(base: str, href: str) -> str | None:
-    """urljoin(base, href), or None where urllib cannot read either (a malformed IPv6 host such
-    as "http://[bad/", a bad port): a page's links are its authors' text, and one broken link
+    """urljoin(base, href), or None where urllib refuses it (a malformed IPv6 host such as
+    "http://[bad/", a host with characters that normalize to "/", "?", "#" or "@"): a page's links are its authors' text, and one broken link
     must cost that link only, never the page's record."""
     if href.startswith(("http://", "https://")) and _AS_IS.fullmatch(href):
         return href  # what urljoin returns for it: nothing in it that urllib would rewrite
