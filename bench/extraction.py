@@ -21,7 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEERS = {"trafilatura (comments separate)": "{tools}/peers.py:trafilatura_split",
-         "trafilatura (comments off)": "{tools}/peers.py:trafilatura_body"}
+         "trafilatura (comments off)": "{tools}/peers.py:trafilatura_body",
+         "trafilatura (fast)": "{tools}/peers.py:trafilatura_fast"}
 OURS = {"pagetrail generic": f"{HERE}/adapters.py:pagetrail_generic"}
 
 
