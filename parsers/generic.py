@@ -19,6 +19,7 @@ import bisect
 import functools
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -621,6 +622,14 @@ def _first_named(el: lxml.html.HtmlElement, words: tuple[str, ...],
     return None
 
 
+@dataclass
+class _Found:
+    """A comment and the elements it was read from: not article text, so the body is looked for
+    without them."""
+    comment: Comment
+    elements: tuple[lxml.html.HtmlElement, ...]
+
+
 def _make_comment(cid: str | None, author: str | None, posted: str | None, text: str) -> Comment:
     key = cid or "h:" + hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()[:16]
     m = _REPLY.match(text)
@@ -751,7 +760,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
     return _own_text(item, skip)
 
 
-def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) -> Comment | None:
+def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) -> _Found | None:
     """A comment written as a <dt> (the author, "X said...") and the <dd>s after it (the text,
     then a footer with the time), as Blogger's classic templates do."""
     dds: list[lxml.html.HtmlElement] = []
@@ -773,17 +782,17 @@ def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) 
             stamp = _first(d, ".//time | .//*[contains(@class,'time') or contains(@class,'date')]")
             if stamp is not None:
                 break
-    return _make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text)
+    return _Found(_make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text), (dt, *dds))
 
 
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
-                   names: _Names | None = None) -> list[Comment] | None:
+                   names: _Names | None = None) -> list[_Found] | None:
     items = _comment_candidates(tree, names)
     if not items:
         return None
     item_set = set(items)
     named = set(names.elements) if names is not None else None
-    out: list[Comment] = []
+    out: list[_Found] = []
     for li in items:
         cls = li.get("class") or ""
         if "pingback" in cls or "trackback" in cls:
@@ -806,14 +815,14 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         if parent is not None and parent.get("id"):
             # reply_to stays what the text says after "@" (DESIGN.md); the nesting gives the key
             c.reply_to_key = parent.get("id")
-        out.append(c)
+        out.append(_Found(c, (li,)))
     return out or None
 
 
 def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, names: _Names | None = None,
-                     jsonld: list[dict[str, Any]] | None = None) -> list[Comment] | None:
+                     jsonld: list[dict[str, Any]] | None = None) -> list[_Found] | None:
     items = (names or _Names(tree)).schema_comments
-    out: list[Comment] = []
+    out: list[_Found] = []
     for it in items:
         text_el = _first(it, ".//*[@itemprop='text' or @itemprop='commentText' or @itemprop='description'][1]")
         text = "\n\n".join(block_texts(text_el)) if text_el is not None else ""
@@ -829,7 +838,7 @@ def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, n
             parent = next((a for a in it.iterancestors() if "schema.org/Comment" in (a.get("itemtype") or "")), None)
             if parent is not None:
                 c.reply_to_key = parent.get("id")
-            out.append(c)
+            out.append(_Found(c, (it,)))
     for obj in _jsonld_objects(tree) if jsonld is None else jsonld:
         comments = obj.get("comment") if isinstance(obj, dict) else None
         if "comment" in _types(obj):
@@ -839,14 +848,15 @@ def _schema_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, n
                 continue
             text = fold_ws(str(cobj.get("text") or ""))
             if text:
-                out.append(_make_comment(cobj.get("@id") or cobj.get("identifier"),
-                                         (_names(cobj.get("author")) or [None])[0],
-                                         to_iso_date(cobj.get("dateCreated") or cobj.get("datePublished")), text))
+                out.append(_Found(_make_comment(cobj.get("@id") or cobj.get("identifier"),
+                                                (_names(cobj.get("author")) or [None])[0],
+                                                to_iso_date(cobj.get("dateCreated") or cobj.get("datePublished")),
+                                                text), ()))
     return out or None
 
 
 def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
-            names: _Names | None = None) -> list[Comment] | None:
+            names: _Names | None = None) -> list[_Found] | None:
     thread = (names or _Names(tree)).with_id("disqus_thread")
     posts = _xpath(".//li[contains(@class,'post')]")(thread) if thread is not None else []
     if not posts:
@@ -863,7 +873,7 @@ def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         parent = next((a for a in p.iterancestors("li") if "post" in (a.get("class") or "")), None)
         if parent is not None:
             c.reply_to_key = parent.get("id")
-        out.append(c)
+        out.append(_Found(c, (p,)))
     return out
 
 
@@ -961,7 +971,7 @@ def _comment_section(tree: lxml.html.HtmlElement, names: _Names | None = None) -
 
 def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                      sections: list[lxml.html.HtmlElement] | None = None,
-                     names: _Names | None = None) -> list[Comment] | None:
+                     names: _Names | None = None) -> list[_Found] | None:
     """Sibling blocks in a comment section that each carry an author, a date and text."""
     for section in (_comment_section(tree) if sections is None else sections):
         groups: dict[str, list[lxml.html.HtmlElement]] = {}
@@ -970,7 +980,7 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 continue
             sig = f"{child.tag}.{child.get('class') or ''}"
             groups.setdefault(sig, []).append(child)
-        best: list[Comment] = []
+        best: list[_Found] = []
         best_at = -1
         # Largest groups first: a group yields at most one comment per element, so once the
         # best so far has as many, smaller groups cannot beat it (ties go to the earlier group).
@@ -997,7 +1007,8 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 date_el = _first_named(el, ("date", "time"), "time")
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):
-                    found.append(_make_comment(el.get("id"), inline_text(author_el), _posted(date_el, fetched_at), text))
+                    found.append(_Found(_make_comment(el.get("id"), inline_text(author_el),
+                                                      _posted(date_el, fetched_at), text), (el,)))
             if len(found) > len(best) or (len(found) == len(best) and found and i < best_at):
                 best, best_at = found, i
         if best:
@@ -1005,7 +1016,7 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
     return None
 
 
-def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[Comment] | None:
+def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> list[_Found] | None:
     # rows first, then their tables: `//table[...]//tr` visits a row once per enclosing table,
     # which on nested tables (broken or 10 MB pages) is quadratic
     # no table named so (most pages): nothing to find, and the XPath would test every row
@@ -1023,12 +1034,16 @@ def _forum_table(tree: lxml.html.HtmlElement, fetched_at: datetime | None) -> li
         author = inline_text(_first(cells[0], ".//b|.//strong|.//a") if _first(cells[0], ".//b|.//strong|.//a") is not None else cells[0])
         text = "\n\n".join(block_texts(cells[-1]))
         if author and text:
-            out.append(_make_comment(tr.get("id"), author, _posted(_first(tr, ".//time"), fetched_at), text))
+            out.append(_Found(_make_comment(tr.get("id"), author, _posted(_first(tr, ".//time"), fetched_at), text),
+                              (tr,)))
     return out or None
 
 
 def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, names: _Names | None = None,
-                     jsonld: list[dict[str, Any]] | None = None) -> tuple[list[Comment], ThreadInfo]:
+                     jsonld: list[dict[str, Any]] | None = None
+                     ) -> tuple[list[Comment], ThreadInfo, list[lxml.html.HtmlElement]]:
+    """The page's comments, what part of the thread it shows, and the elements the comments
+    were read from (in document order: the body is looked for without them)."""
     names = names or _Names(tree)
     sections = _comment_section(tree, names)  # for the last finder and the "present" flag
     for finder in (lambda t, f: _disqus(t, f, names), lambda t, f: _schema_comments(t, f, names, jsonld),
@@ -1037,14 +1052,15 @@ def extract_comments(tree: lxml.html.HtmlElement, fetched_at: datetime | None, n
         found = finder(tree, fetched_at)
         if found:
             seen: set[str] = set()
-            unique = [c for c in found if not (c.key in seen or seen.add(c.key))]  # type: ignore[func-returns-value]
+            unique = [f.comment for f in found
+                      if not (f.comment.key in seen or seen.add(f.comment.key))]  # type: ignore[func-returns-value]
             by_key = {c.key for c in unique}
             for c in unique:
                 if c.reply_to_key and c.reply_to_key not in by_key:
                     c.reply_to_key = None
             # a generic parse cannot know what part of a thread the page shows: it removes nothing
-            return unique, ThreadInfo(present=True, parsed_cleanly=False)
-    return [], ThreadInfo(present=bool(sections), parsed_cleanly=False)
+            return unique, ThreadInfo(present=True, parsed_cleanly=False), [el for f in found for el in f.elements]
+    return [], ThreadInfo(present=bool(sections), parsed_cleanly=False), []
 
 
 # ---- body ----------------------------------------------------------------------------------
@@ -1534,22 +1550,24 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     md = extract_metadata(tree, url, jsonld, names)
     if date_search:
         htmldate_fallback(tree, md, url)
-    comments, thread = extract_comments(tree, fetched_at, names, jsonld)
+    comments, thread, comment_els = extract_comments(tree, fetched_at, names, jsonld)
     ads, ad_ids = _collect_ads(tree, url, names)
     related = []
     for a in _related_anchors(names)[:20]:
         title = inline_text(a)
         if len(title) > 10:
             related.append(Related(title=title, url=join_url(url, a.get("href"))))
+    # ads and what the comments were read from are not article text: cut before the body is found
+    cut = [*ad_ids, *comment_els]
     if consume:
         work = tree
-        doomed = list(ad_ids)
+        doomed = cut
     else:
         work = copy.deepcopy(tree)
-        # The copy has the same shape: find the ad elements in it by their child positions from
+        # The copy has the same shape: find the cut elements in it by their child positions from
         # the root, all before removing any (not by XPath: tags like <fb:like> make paths XPath
-        # cannot evaluate; not by walking both trees: a few parents per ad are cheaper)
-        doomed = [_same_place(el, tree, work) for el in ad_ids]
+        # cannot evaluate; not by walking both trees: a few parents per element are cheaper)
+        doomed = [_same_place(el, tree, work) for el in cut]
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()

@@ -69,6 +69,31 @@ def test_comment_section_is_never_the_body_even_when_longer_than_the_article() -
     assert "Reader 3 writes" not in text
 
 
+def test_comments_found_as_records_are_cut_from_the_body_whatever_their_names() -> None:
+    # Movable Type's classic templates put each comment beside the article's paragraphs, in the
+    # same column, as <div class="commentbody">: no comment-section name to cut by, but the
+    # comment finder reads each of them as a comment, and what is a comment is not article text.
+    comments = "".join(
+        f"<div class='commentbody by-reader-{i}'><a name='c{9700 + i}'></a>"
+        f"<div id='c{9700 + i}'><p>Reader {i} writes: I had the same diagnosis, and my doctor, after two "
+        f"scans, months apart, said it was nothing to worry about, which was, of course, a relief.</p></div>"
+        f"<p class='posted'>Posted by: Reader {i} at <a href='#c{9700 + i}'>November  8, 2012  7:{10 + i} AM</a></p>"
+        f"<hr class='comment-separator'></div>"
+        for i in range(8))
+    html = ("<html><head><title>Liver calcification</title></head><body><div id='main'>"
+            "<h1>What Is the Treatment for Liver Calcification?</h1>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE)
+            + "<p class='posted'>Posted on November 8, 2012 at 6:57 AM</p>"
+            + "<div class='commentform'><h2 id='comments'>Comments</h2></div>" + comments
+            + "</div></body></html>")
+    page = parsers.parse(html, "https://health.example/liver", profile="generic")
+    assert [c.text[:15] for c in page.comments] == [f"Reader {i} writes" for i in range(8)]
+    for p in ARTICLE:
+        assert p in page.body.text
+    assert "Reader" not in page.body.text
+    assert "Reader 3 writes" not in page.body.html
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
