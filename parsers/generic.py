@@ -785,6 +785,50 @@ def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) 
     return _Found(_make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text), (dt, *dds))
 
 
+# A comment's footer line in Movable Type's and TypePad's templates: "Posted by: NAME | DATE",
+# "Posted by NAME at DATE" (the date holds a digit: "at home" is part of a name, not a date)
+_POSTED_BY = re.compile(r"^(?:posted|written|submitted)\s+by:?\s+(?P<who>\S.*?)\s*(?:\||\bat\b|\bon\b)\s*"
+                        r"(?P<when>[^|]*\d[^|]*)$", re.I)
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _posted_by_footer(text: str, fetched_at: datetime | None) -> tuple[str, str, str | None] | None:
+    """(the text without its last paragraph, author, posted) when that paragraph is a
+    "Posted by" footer."""
+    head, _, last = text.rpartition("\n\n")
+    m = _POSTED_BY.match(last)
+    if m is None:
+        return None
+    when = m.group("when").strip()
+    return head, m.group("who").strip(), to_iso_date(when) or _resolve_relative(when, fetched_at)
+
+
+def _anchored_comment(anchor: lxml.html.HtmlElement, items: set[lxml.html.HtmlElement],
+                      fetched_at: datetime | None) -> _Found | None:
+    """A comment with no element of its own: an empty anchor named like a comment
+    (<a id="c64426688"></a>) and the blocks after it, up to its "Posted by" footer, the next
+    such anchor, a heading or a form (TypePad's classic templates)."""
+    run: list[lxml.html.HtmlElement] = []
+    paragraphs = [fold_ws(anchor.tail)] if anchor.tail and anchor.tail.strip() else []
+    footer = None
+    sib = anchor.getnext()
+    while sib is not None and sib.tag not in _HEADINGS and sib.tag != "form":
+        if isinstance(sib.tag, str):
+            if any(el in items for el in sib.iter()):
+                break
+            run.append(sib)
+            paragraphs.extend(block_texts(sib))
+        if sib.tail and sib.tail.strip():
+            paragraphs.append(fold_ws(sib.tail))
+        if paragraphs and (footer := _posted_by_footer("\n\n".join(paragraphs), fetched_at)) is not None:
+            break
+        sib = sib.getnext()
+    text, author, posted = footer if footer is not None else ("\n\n".join(paragraphs), None, None)
+    if not text or _CHROME_COMMENT.match(text):
+        return None
+    return _Found(_make_comment(anchor.get("id"), author or None, posted, text), (anchor, *run))
+
+
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                    names: _Names | None = None) -> list[_Found] | None:
     items = _comment_candidates(tree, names)
@@ -802,12 +846,23 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             if found is not None:
                 out.append(found)
             continue
+        if li.tag == "a" and not len(li) and not (li.text or "").strip():
+            found = _anchored_comment(li, item_set, fetched_at)  # TypePad's flat thread
+            if found is not None:
+                out.append(found)
+            continue
         text = _item_text(li, item_set, named)
         if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
             continue
         author_el = _item_author(li)
         author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
         posted = _posted(_item_stamp(li), fetched_at)
+        footer = _posted_by_footer(text, fetched_at)
+        if footer is not None:
+            text, who, when = footer
+            author, posted = author or who, posted or when
+            if not text:
+                continue
         if not (author or posted or _ITEM_ID.match(li.get("id") or "")) and (len(items) == 1 or len(text) < 40):
             continue  # a lone or short box named "comment" with no author, date or comment id: chrome
         c = _make_comment(li.get("id") or None, author or None, posted, text)

@@ -88,6 +88,10 @@ def test_comments_found_as_records_are_cut_from_the_body_whatever_their_names() 
             + "</div></body></html>")
     page = parsers.parse(html, "https://health.example/liver", profile="generic")
     assert [c.text[:15] for c in page.comments] == [f"Reader {i} writes" for i in range(8)]
+    # the "Posted by: NAME at DATE" footer gives the author and time, and is not comment text
+    assert [(c.author, c.posted) for c in page.comments] == [
+        (f"Reader {i}", f"2012-11-08T07:{10 + i}:00Z") for i in range(8)]
+    assert not any("Posted by" in c.text for c in page.comments)
     for p in ARTICLE:
         assert p in page.body.text
     assert "Reader" not in page.body.text

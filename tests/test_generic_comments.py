@@ -95,7 +95,7 @@ def test_section_chrome_is_not_a_comment():
     assert "twenty seconds" in page.body.text
 
 
-@pytest.mark.parametrize("name", ["wordpress", "disqus", "microdata", "jsonld", "forum", "repeated"])
+@pytest.mark.parametrize("name", ["wordpress", "disqus", "microdata", "jsonld", "forum", "repeated", "typepad-flat"])
 def test_comment_keys_are_unique_and_stable(name):
     first, again = parse(name), parse(name, fetched_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
     keys = [c.key for c in first.comments]
@@ -113,6 +113,23 @@ def test_blogger_definition_list_thread():
         ("c3307", "Anonymous", "2012-11-09T16:10:00Z", "Made it tonight, thank you.", None, None),
     ]
     assert "Beef braised in red wine" in page.body.text and "Chibby" not in page.body.text
+
+
+def test_typepad_flat_thread_of_anchors_and_posted_by_footers():
+    # TypePad's classic templates: no element per comment, only an empty anchor named like a
+    # comment, the paragraphs after it and a "Posted by: NAME | DATE" footer.
+    page = parse("typepad-flat")
+    assert records(page) == [
+        ("c64426688", "Andrew", "2020-01-14T14:00:18Z",
+         "I take mine with breakfast, as the pharmacist said it is absorbed better with some fat.\n\n"
+         "Is that true, or a myth?", None, None),
+        ("c64426804", "Robby Russell", "2020-01-15T09:01:23Z", "@Andrew It is true: vitamin D dissolves in fat.",
+         "Andrew", None),
+        ("c64426876", "Nicholas at home", "2020-01-14T12:00:00Z", "Thank you, this was clear and short.", None, None),
+    ]
+    body = page.body.text
+    assert "too low for the skin" in body and "harm the kidneys" in body
+    assert "breakfast" not in body and "Posted by:" not in body and "clear and short" not in body
 
 
 def test_templates_reblogs_and_recent_comment_widgets_are_not_this_pages_comments():
