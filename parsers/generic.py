@@ -984,6 +984,20 @@ _COMMENT_WORD_BITS = sum(_NAME_BIT[key] for key in (
 _DIGIT_RUN = re.compile(r"\d\d+")
 
 
+# WordPress's post_class(): "post-7168 post type-post status-publish hentry category-social-media
+# tag-ads". Its category-* and tag-* words are the post's topics, not what the element is: a post
+# tagged "ads" or filed under "social media" is still the article.
+_POST_CLASS = re.compile(r"(^|\s)(hentry|type-[\w-]+)(\s|$)", re.I)
+_TAXONOMY_WORDS = re.compile(r"(^|\s)(category|tag)-\S+", re.I)
+
+
+def _without_topics(value: str) -> str:
+    """A class value without the topic words WordPress gives a post (see _POST_CLASS)."""
+    if "-" in value and _POST_CLASS.search(value):
+        return _TAXONOMY_WORDS.sub(" ", value)
+    return value
+
+
 def _digits_as_zeros(m: re.Match[str]) -> str:
     return "00" if m.end() - m.start() == 2 else "000"
 
@@ -995,7 +1009,7 @@ def _value_bits(value: str) -> int:
     shape = _DIGIT_RUN.sub(_digits_as_zeros, value)
     bits = _VALUE_BITS.get(shape) if shape != value else None
     if bits is None:
-        line = shape.replace("\n", " ")
+        line = _without_topics(shape.replace("\n", " "))
         sep_line = "\n" + line
         bits = 0
         skip = 0
@@ -1247,6 +1261,7 @@ def _name_flags(value: str) -> int:
     """1: a class, id or role value names a comment section; 2: it names boilerplate. These
     patterns match whole words, so an element's names match when one of its values does:
     a class string comes back on element after element and is looked up, not searched."""
+    value = _without_topics(value)
     return (1 if _COMMENTISH.search(value) else 0) | (2 if _BOILER.search(value) else 0)
 
 

@@ -98,6 +98,29 @@ def test_comments_found_as_records_are_cut_from_the_body_whatever_their_names() 
     assert "Reader 3 writes" not in page.body.html
 
 
+def test_wordpress_post_tagged_with_boilerplate_words_is_still_the_article() -> None:
+    # post_class() writes the post's tags and categories into its class: "tag-ads" and
+    # "category-social-media" name what the post is about, not an ad or a share bar.
+    post_classes = ("post-7168 post type-post status-publish format-standard hentry "
+                    "category-social-media tag-ads tag-newsletter")
+    html = ("<html><head><title>Liver calcification | Health Notes</title></head><body>"
+            "<div id='content'>"
+            f"<div class='{post_classes}' id='post-7168'><h2>Liver calcification</h2>"
+            "<div class='entry'>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</div></div>"
+            "<p class='small'>You can follow any responses to this entry through the RSS 2.0 feed, "
+            "and you can leave a response, or trackback from your own site, at any time.</p>"
+            "<div class='navigation'><a href='/prev'>Previous post, about sleep, naps, and more</a></div>"
+            "<p>Our team writes, edits, checks, and publishes, every day, for readers, doctors, nurses, "
+            "carers, students, and anyone else, in many countries, with care, and with sources, always.</p>"
+            "<p>Letters to the editor, tips, corrections, and complaints, are welcome, by mail, by phone, "
+            "by email, or, of course, in person, at our office, on weekdays, from nine to five.</p>"
+            "</div></body></html>")
+    page = parsers.parse(html, "https://health.example/liver", profile="generic")
+    for p in ARTICLE:
+        assert p in page.body.text
+    assert not any("Liver calcification is usually" in (ad.text or "") for ad in page.ads)
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
