@@ -1530,13 +1530,41 @@ def _best_containers(root: lxml.html.HtmlElement, title: str | None = None,
     parent = best.getparent()
     if parent is None:
         return [best]
-    return [
+    chosen = [
         sib for sib in parent
         if sib is best or (isinstance(sib.tag, str) and _context_factor(sib, known) == 1.0 and (
             scores.get(sib, 0.0) >= 0.2 * top
             or (sib.tag == best.tag and sib.get("class") == best.get("class") and scores.get(sib, 0.0) > 0)
         ))
     ]
+    return _continued_further_up(best, chosen, scores)
+
+
+def _continued_further_up(best: lxml.html.HtmlElement, chosen: list[lxml.html.HtmlElement],
+                          scores: dict[lxml.html.HtmlElement, float],
+                          levels: int = 5) -> list[lxml.html.HtmlElement]:
+    """`chosen` (the best container and its continuing siblings) with the blocks that continue
+    the article further away: an article cut by figures or ads into sections, each of them
+    wrapped anew (section > div > div.post__content), has its parts as cousins, not siblings.
+    A part is an element of the best one's tag and class, within its `levels`-th ancestor,
+    scoring at least a fifth of it (the share the sibling rule asks). In document order."""
+    cls = best.get("class")
+    if not cls:
+        return chosen
+    ancestors = list(itertools.islice(best.iterancestors(), levels))
+    if not ancestors:
+        return chosen
+    region = ancestors[-1]
+    taken = set(chosen)
+    floor = 0.2 * scores[best]
+    extra = {el for el, score in scores.items()
+             if score >= floor and el.tag == best.tag and el.get("class") == cls and el not in taken
+             and el not in ancestors and any(a is region for a in el.iterancestors())}
+    extra = {el for el in extra if not any(a in taken or a in extra for a in el.iterancestors())}
+    if not extra:
+        return chosen
+    wanted = taken | extra
+    return [el for el in region.iter() if el in wanted]
 
 
 def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None,

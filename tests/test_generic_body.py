@@ -121,6 +121,22 @@ def test_wordpress_post_tagged_with_boilerplate_words_is_still_the_article() -> 
     assert not any("Liver calcification is usually" in (ad.text or "") for ad in page.ads)
 
 
+def test_article_cut_into_sections_by_figures_is_found_whole() -> None:
+    # A magazine's article: each run of paragraphs wrapped anew (section > div > div.post__content)
+    # between full-width figures, so the parts are cousins in the tree, not siblings.
+    parts = [ARTICLE[:2], ARTICLE[2:], ["Doctors, in the end, rely on the pattern over time: a "
+                                        "spot that stays the same, scan after scan, is left alone."]]
+    sections = "<figure><img src='/x.jpg'><figcaption>A liver scan.</figcaption></figure>".join(
+        "<section class='outer'><div class='container'><div class='post__content wysiwyg'>"
+        + "".join(f"<p>{p}</p>" for p in part) + "</div></div></section>" for part in parts)
+    html = ("<html><head><title>Liver calcification</title></head><body>"
+            "<nav><a href='/'>Home</a></nav><article><h1>Liver calcification, explained</h1>"
+            f"<div class='acf-content'>{sections}</div></article>"
+            f"<aside class='sidebar'>{SIDEBAR}</aside></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == [p for part in parts for p in part]
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
