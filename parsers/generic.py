@@ -429,7 +429,8 @@ def extract_metadata(tree: lxml.html.HtmlElement, url: str, jsonld: list[dict[st
 def htmldate_fallback(tree: lxml.html.HtmlElement, md: Metadata, url: str | None = None) -> None:
     """Last resort for a publication date (htmldate, which also reads dates in the URL's
     path), only when nothing else found one. htmldate is given the parsed tree (it copies the
-    tree before pruning it): from the text it would parse the whole page a second time."""
+    tree before pruning it): from the text it would parse the whole page a second time. The
+    caller cuts the ads and comments out first: a comment's date is not the page's."""
     if md.published or md.modified:
         return
     try:
@@ -1646,8 +1647,6 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     jsonld = _jsonld_objects(tree)  # parsed once, for the metadata and the comments
     names = _Names(tree)  # one walk for every finder that goes by class, id and the like
     md = extract_metadata(tree, url, jsonld, names)
-    if date_search:
-        htmldate_fallback(tree, md, url)
     comments, thread, comment_els = extract_comments(tree, fetched_at, names, jsonld)
     ads, ad_ids = _collect_ads(tree, url, names)
     related = []
@@ -1669,6 +1668,8 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()
+    if date_search:  # (not from the ads or the comments: the page's own date)
+        htmldate_fallback(work, md, url)
     body_root = work.find(".//body")
     if body_root is None:
         body_root = work

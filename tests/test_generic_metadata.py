@@ -99,3 +99,24 @@ def test_htmldate_reads_the_parsed_tree_and_leaves_it_as_it_was():
     assert page.metadata.published and page.metadata.published.startswith("2013-03-12")
     assert page.metadata.sources["published"] == "htmldate"
     assert etree.tostring(tree) == before  # its pruning worked on a copy: links and the rest still see it all
+
+
+def test_a_comments_date_is_not_the_pages_date():
+    # The article states no date; its readers' comments do. The first comment's date is not when
+    # the page was published: htmldate looks at the page without its comments (and ads).
+    comments = "".join(
+        f"<li class='comment' id='comment-{i}'><cite class='fn'>Reader {i}</cite>"
+        f"<div class='comment-meta'><a href='#comment-{i}'>March {10 + i}, 2013 at 9:{10 + i} am</a></div>"
+        f"<p>I had the same scan, and the same spots, and my doctor said it was nothing, {i}.</p></li>"
+        for i in range(3))
+    page = parsers.parse("<html><head><title>T</title></head><body>" + BODY
+                         + f"<ol class='commentlist'>{comments}</ol></body></html>",
+                         "https://health.example/liver", profile="generic")
+    assert [c.posted for c in page.comments] == ["2013-03-10T09:10:00Z", "2013-03-11T09:11:00Z",
+                                                 "2013-03-12T09:12:00Z"]
+    assert page.metadata.published is None and "published" not in page.metadata.sources
+    # a date the article states is still found, comments or not
+    dated = parsers.parse("<html><head><title>T</title></head><body><div class='date'>February 2, 2013</div>"
+                          + BODY + f"<ol class='commentlist'>{comments}</ol></body></html>",
+                          "https://health.example/liver", profile="generic")
+    assert dated.metadata.published == "2013-02-02" and dated.metadata.sources["published"] == "htmldate"
