@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import bisect
+import copy
 import functools
 import itertools
 import re
@@ -606,6 +607,46 @@ def _item_stamp(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return None
 
 
+# Inside a comment's author element, what is not the name: its date, permalink, reply and edit
+# links ("nomaduk 10.29.2012 Log in to Reply", "Trevor | Posted at 12:45pm")
+_NOT_NAME = re.compile(r"date|time|reply|permalink|edit|meta|comment-?link|count|number", re.I)
+_URL_WORD = re.compile(r"\bhttps?://\S+")
+_NAME_EDGES = " |·•,;:-–—"
+_SAID = re.compile(r"\s*\b(said|says|wrote)\s*(\.\.\.|…|:)?$", re.I)
+
+
+def _author_text(el: lxml.html.HtmlElement) -> str:
+    """The name an author element shows, without the date, permalink or reply link some
+    templates put beside it in the same element, a URL printed before it, or a trailing
+    "says:" / "said...". The whole text when nothing else is left."""
+    whole = fold_ws(el.text) if not len(el) else inline_text(el)  # (most hold just the name)
+    skip = [d for d in el.iterdescendants() if d.tag.__class__ is str and (
+        ((cls := d.get("class")) and _NOT_NAME.search(cls)) or (d.tag == "a" and "#" in (d.get("href") or "")))
+            ] if len(el) else None
+    name = _text_without(el, [d for d in skip if not any(a in skip for a in d.iterancestors())]) if skip else whole
+    if "http" in name:
+        name = _URL_WORD.sub(" ", name)
+    name = fold_ws(_SAID.sub("", name)).strip(_NAME_EDGES)
+    return name or whole
+
+
+def _paragraphs_without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> str:
+    """The element's paragraphs ("\n\n" between), the given descendants left out."""
+    copy_ = copy.deepcopy(el)
+    for cut in [_same_place(p, el, copy_) for p in parts]:
+        if cut.getparent() is not None:
+            cut.drop_tree()
+    return "\n\n".join(block_texts(copy_))
+
+
+def _text_without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> str:
+    """The element's text on one line, the given descendants left out (their tails kept)."""
+    copy_ = copy.deepcopy(el)
+    for cut in [_same_place(p, el, copy_) for p in parts]:
+        cut.drop_tree()
+    return inline_text(copy_)
+
+
 def _first_named(el: lxml.html.HtmlElement, words: tuple[str, ...],
                  tag: str | None = None) -> lxml.html.HtmlElement | None:
     """_first(el, ".//*[contains(@class,w1) or ...][1]") (with `.//TAG | ` before it, if tag),
@@ -758,7 +799,16 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
         return _own_text(best, nested) if nested else "\n\n".join(block_texts(best))
     skip = [el for el in item if isinstance(el.tag, str) and (el in others or any(o in others for o in el.iter())
                                                                or _names_match(_CHROME_CLASS, el))]
-    return _own_text(item, skip)
+    text = _own_text(item, skip)
+    # the author, date and reply chrome may sit deeper (li > div > table > td > div.comment-author)
+    chrome = [el for el in own if (named is None or el in named) and el.get("class")
+              and _CHROME_CLASS.search(el.get("class")) and not any(o in others for o in el.iter())]
+    chrome = [el for el in chrome if not any(a in chrome for a in el.iterancestors())]
+    if any(c.getparent() is not item for c in chrome):  # (the direct children are left out above)
+        cut = _paragraphs_without(item, chrome + [el for el in own if el in others])
+        if cut:
+            return cut
+    return text
 
 
 def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) -> _Found | None:
@@ -776,13 +826,13 @@ def _definition_comment(dt: lxml.html.HtmlElement, fetched_at: datetime | None) 
     text = "\n\n".join(block_texts(body))
     if not text or _CHROME_COMMENT.match(text):
         return None
-    author = re.sub(r"\s*(said|says|wrote)\s*(\.\.\.|…|:)?$", "", inline_text(dt), flags=re.I) or None
+    named = _first_named(dt, ("author", "fn", "name"))  # the name beside a number and a date
+    author = _author_text(named if named is not None else dt) or None
     stamp = None
-    for d in dds:
-        if d is not body:
-            stamp = _first(d, ".//time | .//*[contains(@class,'time') or contains(@class,'date')]")
-            if stamp is not None:
-                break
+    for d in [*(d for d in dds if d is not body), dt]:  # a footer <dd>, else beside the name
+        stamp = _first(d, ".//time | .//*[contains(@class,'time') or contains(@class,'date')]")
+        if stamp is not None:
+            break
     return _Found(_make_comment(dt.get("id") or None, author, _posted(stamp, fetched_at), text), (dt, *dds))
 
 
@@ -838,7 +888,10 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
     item_set = set(items)
     named = set(names.elements) if names is not None else None
     out: list[_Found] = []
+    taken: set[lxml.html.HtmlElement] = set()  # the <dd>s a <dt> comment has read
     for li in items:
+        if li in taken:
+            continue
         cls = li.get("class") or ""
         if "pingback" in cls or "trackback" in cls:
             continue
@@ -846,6 +899,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             found = _definition_comment(li, fetched_at)
             if found is not None:
                 out.append(found)
+                taken.update(found.elements)
             continue
         if li.tag == "a" and not len(li) and not (li.text or "").strip():
             found = _anchored_comment(li, item_set, fetched_at)  # TypePad's flat thread
@@ -856,7 +910,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
             continue
         author_el = _item_author(li)
-        author = re.sub(r"\s+says:?$", "", inline_text(author_el)) if author_el is not None else None
+        author = _author_text(author_el) if author_el is not None else None
         posted = _posted(_item_stamp(li), fetched_at)
         footer = _posted_by_footer(text, fetched_at)
         if footer is not None:
@@ -924,7 +978,7 @@ def _disqus(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             continue
         author = _first(p, ".//*[contains(@class,'author')]")
         posted = _posted(_first(p, ".//*[contains(@class,'post-meta')]//a[@title] | .//time"), fetched_at)
-        c = _make_comment(p.get("id"), inline_text(author) if author is not None else None, posted,
+        c = _make_comment(p.get("id"), _author_text(author) if author is not None else None, posted,
                           "\n\n".join(block_texts(msg)))
         parent = next((a for a in p.iterancestors("li") if "post" in (a.get("class") or "")), None)
         if parent is not None:
@@ -1077,7 +1131,7 @@ def _repeated_blocks(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 date_el = _first_named(el, ("date", "time"), "time")
                 text = "\n\n".join(block_texts(text_el))
                 if text and not _CHROME_COMMENT.match(text):
-                    found.append(_Found(_make_comment(el.get("id"), inline_text(author_el),
+                    found.append(_Found(_make_comment(el.get("id"), _author_text(author_el),
                                                       _posted(date_el, fetched_at), text), (el,)))
             if len(found) > len(best) or (len(found) == len(best) and found and i < best_at):
                 best, best_at = found, i
@@ -1642,8 +1696,6 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
     (its heuristics cost about a millisecond a page). The tree is not modified, unless
     `consume`: the caller has no further use for it, and the body is cut out of the tree
     itself instead of a deep copy (the body comes last: everything else has read the tree)."""
-    import copy
-
     jsonld = _jsonld_objects(tree)  # parsed once, for the metadata and the comments
     names = _Names(tree)  # one walk for every finder that goes by class, id and the like
     md = extract_metadata(tree, url, jsonld, names)

@@ -162,3 +162,53 @@ def test_comment_section_names_are_found_in_any_case_and_in_non_ascii_spellings(
     assert _value_bits("Reader-Responses box") & section
     assert _value_bits("diſcussion") & section  # long s: re.I reads it as "s"
     assert not _value_bits("article-body main") & section
+
+
+def _inline(html: str):  # type: ignore[no-untyped-def]
+    return parsers.parse("<html><head><title>Vitamin D</title></head><body><article><p>"
+                         + "Vitamin D is made in the skin in summer, and in winter it comes from food. " * 4
+                         + "</p></article>" + html + "</body></html>", "https://health.example/d",
+                         profile="generic", fetched_at=FETCHED)
+
+
+def test_the_author_is_the_name_not_the_date_permalink_or_reply_link_beside_it():
+    page = _inline(
+        "<ol class='commentlist'>"
+        # the name, the date and a reply link in one author element
+        "<li class='comment' id='li-comment-160129'><div class='comment-author'>"
+        "<p class='comment-url'>nomaduk</p><p class='comment-date'><a href='#comment-160129'>10.29.2012</a></p>"
+        "<p class='comment-reply'><a href='/login'>Log in to Reply</a></p></div>"
+        "<p>The student loan system is a nightmare, here it is simpler.</p></li>"
+        # the name and a permalink "Posted at" in one element, the chrome deep in a layout table
+        "<li class='comment' id='li-comment-7902462'><div id='comment-7902462'><table><tr><td>"
+        "<div class='avatar'></div></td><td><div class='comment-author vcard'><a href='/author/t'>Trevor S.</a>"
+        " | <a href='/post#comment-7902462'>Posted at 12:45pm</a></div>"
+        "<div><p>Probably the best heavy record of the year.</p></div>"
+        "<div class='reply'><a href='#respond'>Reply</a></div></td></tr></table></div></li>"
+        "</ol>"
+        # Disqus's WordPress plugin prints the commenter's URL inside the <cite> before the name
+        "<div id='disqus_thread'><ul id='dsq-comments'><li class='comment' id='dsq-comment-33258'>"
+        "<div class='dsq-comment-header'><cite>http://twitter.com/BruceTrinh <span>Bruce Trinh</span></cite></div>"
+        "<div class='dsq-comment-body'><div class='dsq-comment-message'><p>Whoa, a launch!</p></div></div>"
+        "</li></ul></div>")
+    assert [(c.author, c.text) for c in page.comments] == [
+        ("nomaduk", "The student loan system is a nightmare, here it is simpler."),
+        ("Trevor S.", "Probably the best heavy record of the year."),
+        ("Bruce Trinh", "Whoa, a launch!"),
+    ]
+
+
+def test_definition_list_thread_with_classed_dt_and_dd_is_one_record_per_comment():
+    # Thesis-style <dl>: <dt class="comment"> holds a number, the name and the time; <dd
+    # class="comment"> the text. Both are named like comments: still one record each.
+    page = _inline(
+        "<dl id='comment_list'>"
+        + "".join(f"<dt class='comment' id='comment-2045{i}'><span class='comment_num'>"
+                  f"<a href='#comment-2045{i}'>{i + 1}</a></span><p><span class='comment_author'>Reader {i}</span>"
+                  f" <span class='comment_time'>07.23.12 at 14:5{i}</span></p></dt>"
+                  f"<dd class='comment'><div class='format_text'><p>Comment number {i}, about the article.</p>"
+                  f"</div></dd>" for i in range(3))
+        + "</dl>")
+    assert [(c.id, c.author, c.posted, c.text) for c in page.comments] == [
+        (f"comment-2045{i}", f"Reader {i}", f"2012-07-23T14:5{i}:00Z", f"Comment number {i}, about the article.")
+        for i in range(3)]
