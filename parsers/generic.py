@@ -53,7 +53,9 @@ _POSITIVE = re.compile(r"(article|content|entry|post-body|postbody|story|main|te
 _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-slot|adslot|dfp|gpt-ad|banner-ad|"
                       r"sponsor(ed)?|outbrain|taboola|recommend(ed|ations)?|newsletter|subscribe|social|share)"
                       r"([\s_-]|$)", re.I)
-_REBLOG = re.compile(r"^(\S+ \d{1,2},? \d{4}\s+)?reblogged this on ", re.I)  # a pingback in all but name
+# a pingback in all but name: "X reblogged this on Y", or a paragraph that opens with the
+# "[...]" of the excerpt WordPress shows of the linking post
+_REBLOG = re.compile(r"^(\S+ \d{1,2},? \d{4}\s+)?reblogged this on |(^|\n)\[(\.\.\.|…)\]", re.I)
 _RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
 _REPLY = re.compile(r"^@(\S+?)\s*(?:--|-\s|,|:|\s)")
 _CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be the first to comment|"
@@ -880,6 +882,17 @@ def _anchored_comment(anchor: lxml.html.HtmlElement, items: set[lxml.html.HtmlEl
     return _Found(_make_comment(anchor.get("id"), author or None, posted, text), (anchor, *run))
 
 
+def _in_trackbacks(el: lxml.html.HtmlElement) -> bool:
+    """Inside a list of trackbacks or pingbacks (id or class "trackbacks-list", "pingbacks"):
+    links from other sites, not readers' comments. (Plural: one item named "pingback" that
+    broken markup leaves open may hold the readers' comments after it.)"""
+    for a in el.iterancestors():
+        names = f"{a.get('id') or ''} {a.get('class') or ''}"
+        if "trackbacks" in names or "pingbacks" in names:
+            return True
+    return False
+
+
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                    names: _Names | None = None) -> list[_Found] | None:
     items = _comment_candidates(tree, names)
@@ -893,7 +906,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         if li in taken:
             continue
         cls = li.get("class") or ""
-        if "pingback" in cls or "trackback" in cls:
+        if "pingback" in cls or "trackback" in cls or _in_trackbacks(li):
             continue
         if li.tag == "dt":  # Blogger's <dl>: dt = who, then dd = what and dd = when
             found = _definition_comment(li, fetched_at)
@@ -907,7 +920,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 out.append(found)
             continue
         text = _item_text(li, item_set, named)
-        if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.match(text):
+        if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.search(text):
             continue
         author_el = _item_author(li)
         author = _author_text(author_el) if author_el is not None else None

@@ -212,3 +212,16 @@ def test_definition_list_thread_with_classed_dt_and_dd_is_one_record_per_comment
     assert [(c.id, c.author, c.posted, c.text) for c in page.comments] == [
         (f"comment-2045{i}", f"Reader {i}", f"2012-07-23T14:5{i}:00Z", f"Comment number {i}, about the article.")
         for i in range(3)]
+
+
+def test_trackback_lists_and_pingback_excerpts_are_not_comments():
+    page = _inline(
+        "<div id='comments'><ol class='commentlist'>"
+        "<li class='comment' id='comment-1'><cite class='fn'>Ann</cite><p>Thank you, very clear.</p></li>"
+        # WordPress shows a pingback as "[...] words of the linking post [...]", classed or not
+        "<li class='comment' id='comment-2'><cite class='fn'>Some Other Blog</cite>"
+        "<p>[...] Responsibility, foundations, fundraising. Bookmark the permalink. [...]</p></li></ol></div>"
+        "<div id='trackbacks-list' class='comments'><ol>"
+        "<li class='comment' id='comment-3'><cite class='fn'>5 Tips - The Buzz Bin</cite>"
+        "<p>A post that links here, summarised by the linking site.</p></li></ol></div>")
+    assert [(c.id, c.author) for c in page.comments] == [("comment-1", "Ann")]
