@@ -586,7 +586,8 @@ def _item_author(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
 def _item_stamp(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """_first(li, ".//time[@datetime]"), else the first in document order of
     `.//time | .//*[contains(@class,'comment-date') or contains(@class,'comment-meta')]//a |
-    .//*[contains(@class,'date')]`, walked in Python (stops at the first hit)."""
+    .//*[contains(@class,'date') or contains(@class,'time')]`, walked in Python (stops at the
+    first hit)."""
     for t in li.iterdescendants("time"):
         if t.get("datetime") is not None:
             return t
@@ -597,7 +598,7 @@ def _item_stamp(li: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
         if tag.__class__ is not str:
             continue
         cls = d.get("class")
-        if cls is not None and "date" in cls:
+        if cls is not None and ("date" in cls or "time" in cls):
             return d
         if tag == "a":  # inside a comment-date/-meta element below li
             node = d.getparent()
@@ -856,6 +857,63 @@ def _posted_by_footer(text: str, fetched_at: datetime | None) -> tuple[str, str,
     return head, m.group("who").strip(), to_iso_date(when) or _resolve_relative(when, fetched_at)
 
 
+# A comment's own line naming who wrote it and when, first or last in its text, when no element
+# says so: "by NAME on DATE", "NAME — DATE", "NAME | DATE", "NAME On DATE", "NAME said on DATE"
+_BY_LINE = re.compile(r"^(?:posted |written )?by:?\s+(?P<who>[^\n]{1,60}?)"
+                      r"(?:\s+(?:on|at|\||—|–|-)(?:\s+(?P<when>[^\n]*\d[^\n]*))?)?$", re.I)
+_NAME_DATE_LINE = re.compile(r"^(?P<who>[^\n]{1,60}?)\s+(?:—|–|\||-|on|said on|wrote on|says)\s+(?P<when>[^\n]*\d[^\n]*)$",
+                             re.I)
+_DATE_WORDS = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s|\d{1,2}[:/.]\d{1,2}|"
+                         r"\bago\b|\byesterday\b|\btoday\b", re.I)
+# what a written time is made of: a line holding any other word is a sentence, not a time
+_TIME_TOKEN = re.compile(r"(\d+(st|nd|rd|th|am|pm|h)?|(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
+                         r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*|at|on|of|the|am|pm|a|p|m|"
+                         r"utc|gmt|[ecmp][sd]?t|cest|cet|bst|ist|aest|jst|ago|an|one|(second|minute|min|hour|hr|day|week|month|year)s?|"
+                         r"yesterday|today)", re.I)
+
+
+_TIME_CHROME = re.compile(r"\b(reply|said|says|wrote|permalink|link|quote)\b|#", re.I)  # "... 2:58 pm. Reply #"
+
+
+def _reads_as_time(text: str) -> bool:
+    """Every word of it is a word of a written date or time ("Thursday, November 1 at 2:57
+    pm", "3 hours ago"), and it names a month, a clock time or an "ago"."""
+    return bool(_DATE_WORDS.search(text + " ")) and all(
+        _TIME_TOKEN.fullmatch(w) for w in re.findall(r"[^\W_]+", text))
+
+
+def _name_date_line(text: str, fetched_at: datetime | None) -> tuple[str, str, str | None] | None:
+    """(the text without the line, author, posted) when one of the comment's first two or last
+    two paragraphs is a short line of its author and time (see _BY_LINE, _NAME_DATE_LINE): the
+    markup named neither. A line of the comment itself is not taken: a name and a time need
+    "by" before them, or a time that reads as one (a month, a clock time, "ago")."""
+    paragraphs = text.split("\n\n")
+    n = len(paragraphs)
+    for i in dict.fromkeys((0, 1, n - 2, n - 1)) if n > 1 else ():
+        if not 0 <= i < n:
+            continue
+        line = paragraphs[i]
+        if len(line) > 120:
+            continue
+        m = _BY_LINE.match(line)
+        if m is None:
+            m = _NAME_DATE_LINE.match(line)
+            if m is None or len(m.group("who").split()) > 5:
+                continue
+        when = m.group("when")
+        posted = None
+        if when:
+            when = _TIME_CHROME.sub(" ", when).strip(" .:|,")
+            if not _reads_as_time(when):
+                continue
+            posted = _resolve_relative(when.strip(), fetched_at)  # None without a year, say
+        who = m.group("who").strip(_NAME_EDGES)
+        if not who:
+            continue
+        return "\n\n".join(paragraphs[:i] + paragraphs[i + 1:]), who, posted
+    return None
+
+
 def _anchored_comment(anchor: lxml.html.HtmlElement, items: set[lxml.html.HtmlElement],
                       fetched_at: datetime | None) -> _Found | None:
     """A comment with no element of its own: an empty anchor named like a comment
@@ -926,6 +984,8 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         author = _author_text(author_el) if author_el is not None else None
         posted = _posted(_item_stamp(li), fetched_at)
         footer = _posted_by_footer(text, fetched_at)
+        if footer is None and not (author and posted):
+            footer = _name_date_line(text, fetched_at)
         if footer is not None:
             text, who, when = footer
             author, posted = author or who, posted or when

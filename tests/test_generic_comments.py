@@ -225,3 +225,27 @@ def test_trackback_lists_and_pingback_excerpts_are_not_comments():
         "<li class='comment' id='comment-3'><cite class='fn'>5 Tips - The Buzz Bin</cite>"
         "<p>A post that links here, summarised by the linking site.</p></li></ol></div>")
     assert [(c.id, c.author) for c in page.comments] == [("comment-1", "Ann")]
+
+
+def test_a_line_of_name_and_time_is_read_when_the_markup_names_neither():
+    page = _inline(
+        "<ol class='commentlist'>"
+        # "NAME — TIME" in a meta line classed by neither word
+        "<li class='comment' id='comment-129724'><div class='comment_entry'><p class='cm-meta'>Raechel Lambert — "
+        "<a href='#comment-129724'>July 18th, 2012, 8:12 am</a></p><p>Loaned $35, wish it was more.</p></div></li>"
+        # "by NAME on" with the time in its own element after the text
+        "<li class='comment' id='comment-110982267'><h5>I was looking for that too</h5>"
+        "<p class='by'>by <a href='/users/pop'>Pop N' Locktapus</a> on <span class='time'>"
+        "<a href='#110982267'>Aug 8, 2012 5:23 PM</a></span></p></li>"
+        # a time without a year: the name is still the name, the time unknown
+        "<li class='comment' id='comment-1133120'><p>Lora Lee On Thursday, November 1 at 2:57 pm</p>"
+        "<p>Too funny! I can bet your kids rolled their eyes at that one.</p></li>"
+        # a short first line that only looks like one is the comment's own words
+        "<li class='comment' id='comment-5'><p>Me too - see you on May 5th</p><p>At the clinic, I mean.</p></li>"
+        "</ol>")
+    assert [(c.author, c.posted, c.text) for c in page.comments] == [
+        ("Raechel Lambert", "2012-07-18T08:12:00Z", "Loaned $35, wish it was more."),
+        ("Pop N' Locktapus", "2012-08-08T17:23:00Z", "I was looking for that too"),
+        ("Lora Lee", None, "Too funny! I can bet your kids rolled their eyes at that one."),
+        (None, None, "Me too - see you on May 5th\n\nAt the clinic, I mean."),
+    ]
