@@ -100,6 +100,9 @@ def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) ->
         return _iso(parsed, has_time=any(c in fmt for c in "HIMS"))
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return value
+    written = _written_english(value)
+    if written is not None:
+        return written
     try:
         parsed = dateparser.parse(value, fuzzy=False, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError, TypeError):
@@ -108,6 +111,46 @@ def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) ->
         return None
     has_time = bool(re.search(r"\d{1,2}:\d{2}", value))
     return _iso(parsed, has_time)
+
+
+_MONTHS = {name: i for i, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+    ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+    ("dec", "december")), start=1) for name in names}
+# "July 18th, 2012, 8:12 am", "Nov 1, 2012 at 2:57 pm", "March 12, 2013": how most pages write
+# a comment's time; read here in a few microseconds (dateutil takes a hundred, and gives the
+# same answer for these: tests/test_textutil_dates.py)
+_WRITTEN_ENGLISH = re.compile(
+    r"(?P<mon>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
+    r"(?:,? (?:at )?(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))? ?(?P<ap>[AaPp][Mm])?)?")
+
+
+def _written_english(value: str) -> str | None:
+    """to_iso_date() of a month-day-year date with an optional 12- or 24-hour time, else None
+    (dateutil decides)."""
+    m = _WRITTEN_ENGLISH.fullmatch(value)
+    if m is None:
+        return None
+    month = _MONTHS.get(m.group("mon").lower())
+    year, day = int(m.group("year")), int(m.group("day"))
+    if month is None or not 1990 <= year <= 2100:
+        return None
+    if m.group("h") is None:
+        try:
+            return date(year, month, day).strftime("%Y-%m-%d")
+        except ValueError:
+            return None
+    hour, minute, second = int(m.group("h")), int(m.group("mi")), int(m.group("s") or 0)
+    ap = (m.group("ap") or "").lower()
+    if ap:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ap == "pm" else 0)
+    try:
+        parsed = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _iso(parsed: datetime | date, has_time: bool) -> str:

@@ -1,0 +1,50 @@
+"""to_iso_date()'s fast path for dates written in English ("July 18th, 2012, 8:12 am") gives
+what dateutil gives for the same text, and leaves everything else to dateutil."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime
+
+from dateutil import parser as dateutil_parser
+
+from parsers import textutil
+from parsers.textutil import to_iso_date
+
+
+def _by_dateutil(value: str) -> str | None:
+    """to_iso_date() as it reads a value without the fast path."""
+    value = textutil.fold_ws(value)
+    try:
+        parsed = dateutil_parser.parse(value, fuzzy=False, default=datetime(1900, 1, 1))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if parsed.year < 1990 or parsed.year > 2100:
+        return None
+    return textutil._iso(parsed, bool(re.search(r"\d{1,2}:\d{2}", value)))
+
+
+def test_written_english_dates_read_as_dateutil_reads_them() -> None:
+    months = ["Jan", "January", "Sept", "September", "may", "DEC", "Foo"]
+    days = ["1", "9th", "12", "28", "29th", "30", "31st", "0", "32"]
+    years = ["1989", "1990", "2012", "2100", "2101"]
+    times = ["", ", 8:12 am", " at 2:57 pm", " 12:30 am", " 12:05 PM", " 13:30", " 0:15", " 13:30 pm",
+             " 9:05:07 pm", ", 23:59", " at 00:00", " 12:00 pm", " 7:5 pm", " 24:00"]
+    answered = 0
+    for month, dot, day, comma, year, time in itertools.product(months, ["", "."], days, [",", ""], years, times):
+        value = f"{month}{dot} {day}{comma} {year}{time}"
+        fast = textutil._written_english(value)
+        if fast is not None:
+            answered += 1
+            assert fast == _by_dateutil(value), value
+        assert to_iso_date(value) == _by_dateutil(value), value
+    assert answered > 1000  # the fast path did answer most of them
+
+
+def test_written_english_examples() -> None:
+    assert to_iso_date("July 18th, 2012, 8:12 am") == "2012-07-18T08:12:00Z"
+    assert to_iso_date("Nov 1, 2012 at 12:57 pm") == "2012-11-01T12:57:00Z"
+    assert to_iso_date("March 12, 2013") == "2013-03-12"
+    assert to_iso_date("February 30, 2012") is None
+    assert textutil._written_english("Thursday, November 1 at 2:57 pm") is None  # no year: dateutil's call
