@@ -38,7 +38,7 @@ ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "web
 
 # class/id words that mark boilerplate containers (never the article body)
 _BOILER = re.compile(
-    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar|side-bar|widget|footer|header|masthead|comments?|"
+    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar|side-bar|widget|footer|foot|header|masthead|comments?|"
     r"comment-list|respond|disqus|share|sharing|social|newsletter|subscribe|signup|cookie|consent|gdpr|"
     r"related|recommend|promo|sponsor|advert|ads?|adsbygoogle|banner|popup|modal|author-?box|byline-box|"
     r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular|"

@@ -137,6 +137,22 @@ def test_article_cut_into_sections_by_figures_is_found_whole() -> None:
     assert text.split("\n\n") == [p for part in parts for p in part]
 
 
+def test_a_footer_named_foot_is_boilerplate() -> None:
+    # "blq-foot", "page-foot": footers that do not say "footer". Its notice, long and full of
+    # commas, would outscore a short story told in three short paragraphs.
+    story = ["People from all over the world, and from every continent, are coming to London.",
+             "Scott and Kathy from Idaho are among the thousands making the trip.",
+             "They made a home-made movie about their preparations for the visit."]
+    html = ("<html><head><title>Coming to the Games</title></head><body>"
+            "<div id='story'><h1>Coming to the Games</h1><div class='meta-information'>"
+            + "".join(f"<p>{p}</p>" for p in story) + "</div></div>"
+            "<div id='blq-foot'><p>This page is best viewed in an up-to-date web browser, with style sheets, "
+            "or CSS, enabled. While you will be able to view the content of this page in your current browser, "
+            "you will not, however, get the full visual experience, so please, if you can, upgrade.</p></div>"
+            "</body></html>")
+    assert _body(html).split("\n\n") == story
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
