@@ -1548,6 +1548,9 @@ _INNER_BOILER = re.compile(
     r"read-?more|newsletter|promo|advert|ad|ads|sponsor|tags|subscribe|signup)([\s_-]|$)", re.I)
 
 
+# photo galleries inside the article: their captions repeat what the pictures show, as long as
+# they are (a gallery of ten photos has ten captions), so they go whatever their size
+_GALLERY = re.compile(r"(gallery|slideshow|carousel|lightbox)([\s_-]|$)", re.I)  # (photogallery, resgallery)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|captions|credit|credits|wp-caption-text)([\s_-]|$)", re.I)
 
 
@@ -1592,6 +1595,9 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                 doomed.append(child)
                 continue
             if small and not _names_match(_CAPTION, child) and _names_match(_INNER_BOILER, child):
+                doomed.append(child)
+                continue
+            if not small and _names_match(_GALLERY, child):
                 doomed.append(child)
                 continue
             if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \

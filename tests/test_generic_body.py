@@ -153,6 +153,21 @@ def test_a_footer_named_foot_is_boilerplate() -> None:
     assert _body(html).split("\n\n") == story
 
 
+def test_a_photo_gallery_inside_the_article_is_left_out_whatever_its_length() -> None:
+    # A news site's gallery at the top of the story body: each photo's caption, long, and its
+    # "Photo: ..." credit. Together longer than a byline, still not the story.
+    photos = "".join(
+        f"<li class='hst-resgalleryitem'><img src='/p{i}.jpg'><div class='txt'><p>Photo {i}: the "
+        f"minister, left, and his guest shake hands in Hanoi on Wednesday, at the start of a visit meant "
+        f"to strengthen relations between the two countries.</p><p>Photo: Staff, Agency</p></div></li>"
+        for i in range(3))
+    html = ("<html><head><title>Liver calcification</title></head><body><div class='article-body'>"
+            f"<div class='hst-resgallery-container'><ul>{photos}</ul></div>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE * 3) + "</div></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == ARTICLE * 3
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
