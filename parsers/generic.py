@@ -1651,15 +1651,54 @@ def _near_title(scores: dict[lxml.html.HtmlElement, float], heading: lxml.html.H
             scores[el] *= 1.5
 
 
+def _chrome_weight(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement,
+                   known: dict[lxml.html.HtmlElement, int] | None = None) -> float:
+    """The _context_factor() of el and of each of its ancestors up to root, multiplied: below
+    1.0 when el is, or sits in, a sidebar, footer, navigation or the like."""
+    weight = 1.0
+    node: lxml.html.HtmlElement | None = el
+    while node is not None:
+        weight *= _context_factor(node, known)
+        if node is root:
+            break
+        node = node.getparent()
+    return weight
+
+
+def _named_body_elsewhere(root: lxml.html.HtmlElement, best: lxml.html.HtmlElement,
+                          names: _Names | None = None) -> lxml.html.HtmlElement | None:
+    """The element the page names as its article text (entry-content, post-body, ...: one, or
+    one holding the others), when it holds some text and lies apart from `best`."""
+    if names is not None:
+        named = [el for el in names.matching(_BODY_NAME) if any(a is root for a in el.iterancestors())]
+    else:
+        named = [el for el in root.iter() if el.tag.__class__ is str and _names_match(_BODY_NAME, el)]
+    if not named:
+        return None
+    outer = named[0]  # document order: the others must lie inside it
+    if any(not any(a is outer for a in el.iterancestors()) for el in named[1:]):
+        return None
+    if best is outer or any(a is outer for a in best.iterancestors()) or any(a is best for a in outer.iterancestors()):
+        return None
+    return outer if fold_ws(text_of(outer)) else None
+
+
 def _best_containers(root: lxml.html.HtmlElement, title: str | None = None,
-                     known: dict[lxml.html.HtmlElement, int] | None = None) -> list[lxml.html.HtmlElement]:
+                     known: dict[lxml.html.HtmlElement, int] | None = None,
+                     names: _Names | None = None) -> list[lxml.html.HtmlElement]:
     """The best-scoring container and the siblings that continue it (split by ad slots, say):
-    a good score of their own, or the same kind of container as the best one."""
+    a good score of their own, or the same kind of container as the best one. When that is
+    page chrome (a sidebar's "about me" outscoring a post of one photo and a line), the element
+    the page names as its article text, if there is one. names: the names walk of root's tree."""
     scores = _score_blocks(root, known)
     if not scores:
         return []
     _near_title(scores, _title_heading(root, title))
     best = max(scores, key=lambda e: scores[e])
+    if _chrome_weight(best, root, known) < 1.0:
+        named = _named_body_elsewhere(root, best, names)
+        if named is not None:
+            return [named]
     top = scores[best]
     parent = best.getparent()
     if parent is None:
@@ -1715,7 +1754,7 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
         _drop_listed(root, names.invisible)
         marked = _marked_body(root, names.article_bodies)
         known = names.body_flags()
-    containers = [marked] if marked is not None else _best_containers(root, title, known)
+    containers = [marked] if marked is not None else _best_containers(root, title, known, names)
     if not containers:
         _strip_boilerplate(root, known)
         paragraphs = block_texts(root)
@@ -1726,13 +1765,16 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
         if len(_direct_text(container)) >= 25:
             nodes.append(container)  # text straight in the container: keep it whole
             continue
+        # in a short container (a post of a photo and a line) a line that is mostly a link is
+        # still the post's ("Created by X, blog.example"); in a long one it is a teaser
+        short = len(fold_ws(text_of(container))) < 200
         for el in container:
             if not isinstance(el.tag, str):
                 continue
             text = fold_ws(text_of(el))
             if not text or el.tag == "a" or el.tag in ("h1",):
                 continue
-            if _link_density(el, len(text)) > 0.5 and len(text) < 300:
+            if not short and _link_density(el, len(text)) > 0.5 and len(text) < 300:
                 continue
             nodes.append(el)
     paragraphs = [p for n in nodes for p in block_texts(n)]

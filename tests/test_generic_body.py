@@ -168,6 +168,21 @@ def test_a_photo_gallery_inside_the_article_is_left_out_whatever_its_length() ->
     assert text.split("\n\n") == ARTICLE * 3
 
 
+def test_a_post_of_a_photo_and_a_line_is_found_beside_a_longer_sidebar() -> None:
+    # A photo blog's post: one image and a credit line, mostly a link. The sidebar's "about me"
+    # says far more, with commas; the post's own entry-content is still the article.
+    about = ("<p>Hello stranger, let's connect: you can also like my page, add me to your circles, or, "
+             "if you prefer, follow my channel, where I post, now and then, videos of my travels, my cats, "
+             "and, of course, my drawings, sketches, and doodles, old and new.</p>")
+    html = ("<html><head><title>Casual Batman | The Curious Brain</title></head><body><div id='wrap'>"
+            "<div class='post'><h2>Casual Batman</h2><div class='entry-content'><p><img src='/bat.jpg'></p>"
+            "<p>Created by <a href='http://blog.example.com/turner'>Michael Turner, blog.example.com</a></p>"
+            "</div></div>"
+            f"<div id='sidebar'><h3>About me</h3>{about}<ul><li><a href='/2012/11'>November 2012</a></li>"
+            "<li><a href='/2012/10'>October 2012</a></li></ul></div></div></body></html>")
+    assert _body(html) == "Created by Michael Turner, blog.example.com"
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
