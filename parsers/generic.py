@@ -38,7 +38,7 @@ ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "web
 
 # class/id words that mark boilerplate containers (never the article body)
 _BOILER = re.compile(
-    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar|side-bar|widget|footer|foot|header|masthead|comments?|"
+    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar\w*|side-bar|widget|footer|foot|header|masthead|comments?|"
     r"comment-list|respond|disqus|share|sharing|social|newsletter|subscribe|signup|cookie|consent|gdpr|"
     r"related|recommend|promo|sponsor|advert|ads?|adsbygoogle|banner|popup|modal|author-?box|byline-box|"
     r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular|"
@@ -1668,7 +1668,8 @@ def _chrome_weight(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement,
 def _named_body_elsewhere(root: lxml.html.HtmlElement, best: lxml.html.HtmlElement,
                           names: _Names | None = None) -> lxml.html.HtmlElement | None:
     """The element the page names as its article text (entry-content, post-body, ...: one, or
-    one holding the others), when it holds some text and lies apart from `best`."""
+    one holding the others), when it lies apart from `best`. Even empty: a post of one photo
+    has no text, and a sidebar's is not its."""
     if names is not None:
         named = [el for el in names.matching(_BODY_NAME) if any(a is root for a in el.iterancestors())]
     else:
@@ -1680,7 +1681,7 @@ def _named_body_elsewhere(root: lxml.html.HtmlElement, best: lxml.html.HtmlEleme
         return None
     if best is outer or any(a is outer for a in best.iterancestors()) or any(a is best for a in outer.iterancestors()):
         return None
-    return outer if fold_ws(text_of(outer)) else None
+    return outer
 
 
 def _best_containers(root: lxml.html.HtmlElement, title: str | None = None,

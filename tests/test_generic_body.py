@@ -183,6 +183,19 @@ def test_a_post_of_a_photo_and_a_line_is_found_beside_a_longer_sidebar() -> None
     assert _body(html) == "Created by Michael Turner, blog.example.com"
 
 
+def test_a_post_of_a_photo_alone_has_no_text_not_the_sidebars() -> None:
+    # The post's entry-content holds only an image: the page has no article text, and the
+    # sidebar's (here named "sidebarcontainer", one word) is not it.
+    html = ("<html><head><title>In the pink</title></head><body><div class='post'><h3>In the pink</h3>"
+            "<div class='post-body entry-content'><img src='/pink.jpg'></div></div>"
+            "<div class='sidebarcontainer'><p>Street style and street fashion in London: the longest running "
+            "street fashion blog, documenting London fashion across the city, from Brick Lane to Portobello, "
+            "from Carnaby Street to Oxford Street, and from one fashion week to the next.</p></div>"
+            "</body></html>")
+    page = parsers.parse(html, "https://style.example/pink", profile="generic")
+    assert page.body.text == "" and "no article text found" in page.warnings
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
