@@ -103,6 +103,10 @@ def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) ->
     written = _written_english(value)
     if written is not None:
         return written
+    if not _DIGIT.search(value):
+        # no year in it: dateutil would fail or fill in its default year, 1900 (refused below),
+        # slowly ("Reply", "Permalink": the text of elements classed like dates)
+        return None
     try:
         parsed = dateparser.parse(value, fuzzy=False, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError, TypeError):
@@ -113,6 +117,7 @@ def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) ->
     return _iso(parsed, has_time)
 
 
+_DIGIT = re.compile(r"\d")
 _MONTHS = {name: i for i, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),

@@ -48,3 +48,8 @@ def test_written_english_examples() -> None:
     assert to_iso_date("March 12, 2013") == "2013-03-12"
     assert to_iso_date("February 30, 2012") is None
     assert textutil._written_english("Thursday, November 1 at 2:57 pm") is None  # no year: dateutil's call
+
+
+def test_text_without_a_digit_is_no_date_as_for_dateutil() -> None:
+    for value in ["Reply", "Permalink", "Thursday", "March", "today at noon", "Sept the first", "ago"]:
+        assert to_iso_date(value) is None and _by_dateutil(value) is None, value
