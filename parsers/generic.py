@@ -81,7 +81,7 @@ def _names_match(pattern: re.Pattern[str], el: lxml.html.HtmlElement) -> bool:
     comes back is remembered even when the element's id is unique."""
     get = el.get
     for value in (get("class"), get("id"), get("role")):
-        if value and _has(pattern, value):
+        if value and _has(pattern, _without_topics(value)):
             return True
     return False
 
@@ -1117,10 +1117,15 @@ _DIGIT_RUN = re.compile(r"\d\d+")
 # tagged "ads" or filed under "social media" is still the article.
 _POST_CLASS = re.compile(r"(^|\s)(hentry|type-[\w-]+)(\s|$)", re.I)
 _TAXONOMY_WORDS = re.compile(r"(^|\s)(category|tag)-\S+", re.I)
+# "social-media-embed", "twitter-embed": a post the article quotes, not a share bar
+_EMBED_WORDS = re.compile(r"(^|\s)\S*embed\S*", re.I)
 
 
 def _without_topics(value: str) -> str:
-    """A class value without the topic words WordPress gives a post (see _POST_CLASS)."""
+    """A class, id or role value without the words that say what an element holds rather than
+    what it is: the topics WordPress gives a post (see _POST_CLASS), and embeds."""
+    if "mbed" in value:
+        value = _EMBED_WORDS.sub(" ", value)
     if "-" in value and _POST_CLASS.search(value):
         return _TAXONOMY_WORDS.sub(" ", value)
     return value

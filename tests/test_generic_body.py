@@ -196,6 +196,21 @@ def test_a_post_of_a_photo_alone_has_no_text_not_the_sidebars() -> None:
     assert page.body.text == "" and "no article text found" in page.warnings
 
 
+def test_an_embedded_post_the_article_quotes_is_article_text_a_share_bar_is_not() -> None:
+    tweet = "Yes this is real and yes the state spent nearly half a million dollars on it"
+    html = ("<html><head><title>Liver calcification</title></head><body><article>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2])
+            + f"<div class='social-media-embed'><blockquote class='twitter-tweet'><p>{tweet}</p>"
+            "— Dianna (@dianna) <a href='https://twitter.com/d/status/1'>November 18, 2019</a></blockquote></div>"
+            + f"<p>{ARTICLE[2]}</p>"
+            "<div class='social-share'><a href='/s/fb'>Share on Facebook</a> <a href='/s/tw'>Share on Twitter</a></div>"
+            "</article></body></html>")
+    page = parsers.parse(html, "https://health.example/liver", profile="generic")
+    assert tweet in page.body.text and all(p in page.body.text for p in ARTICLE)
+    assert "Share on" not in page.body.text
+    assert [ad.kind for ad in page.ads] == ["social"]
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
