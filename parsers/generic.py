@@ -1559,6 +1559,14 @@ _GALLERY = re.compile(r"(gallery|slideshow|carousel|lightbox)([\s_-]|$)", re.I) 
 _CAPTION = re.compile(r"(^|[\s_-])(caption|captions|credit|credits|wp-caption-text)([\s_-]|$)", re.I)
 
 
+def _is_caption(el: lxml.html.HtmlElement) -> bool:
+    """A figure, its caption or an element named like one; not an embedded post in a <figure>
+    (a quoted tweet is the article's, see _EMBED_WORDS)."""
+    if el.tag in ("figure", "figcaption"):
+        return not any("mbed" in v and _EMBED_WORDS.search(v) for v in (el.get("class"), el.get("id")) if v)
+    return _names_match(_CAPTION, el)
+
+
 def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlElement, int] | None = None) -> None:
     """Inside the chosen container, drop what readers skip: figures and their captions,
     elements named like bylines, credits or share tools, and blocks that are mostly links
@@ -1577,7 +1585,7 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
     while stack:
         for child in stack.pop():
             if isinstance(child.tag, str):
-                if child.tag in ("figure", "figcaption") or _names_match(_CAPTION, child):
+                if _is_caption(child):
                     captions += mass.get(child, 0)
                 else:
                     stack.append(child)
@@ -1595,7 +1603,7 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                 continue
             small = size < 400  # bylines, share rows: short; captions may run long
             # (whole-word patterns: _names_match finds what a search of _attrs() finds)
-            caption = child.tag in ("figure", "figcaption") or _names_match(_CAPTION, child)
+            caption = _is_caption(child)
             if caption and not keep_captions:
                 doomed.append(child)
                 continue

@@ -211,6 +211,23 @@ def test_an_embedded_post_the_article_quotes_is_article_text_a_share_bar_is_not(
     assert [ad.kind for ad in page.ads] == ["social"]
 
 
+def test_an_embedded_post_in_a_figure_is_no_caption() -> None:
+    # BBC-style: photos with long captions, and quoted posts in <figure class="social-embed">.
+    # The quotes do not count as captions: with them the captions would pass the share of the
+    # text at which a photo story keeps them, and every photo credit would become article text.
+    caption = ("<figure><img src='/p.jpg'><figcaption>Image copyright Getty Images. Image caption: the singer, "
+               "left, and her manager, at an awards evening in London, in 2018, before the dispute.</figcaption>"
+               "</figure>")
+    embed = ("<figure class='social-embed'><blockquote><p>Quoted post: the singer's statement, in full, as she "
+             "posted it, with the date, the time, and the names of everyone she thanked, one by one.</p>"
+             "</blockquote></figure>")
+    html = ("<html><head><title>Liver calcification</title></head><body><div class='story-body'>"
+            f"{caption}<p>{ARTICLE[0]}</p>{embed}<p>{ARTICLE[1]}</p>{embed}<p>{ARTICLE[2]}</p>{caption}"
+            "</div></body></html>")
+    text = _body(html)
+    assert "Image copyright" not in text and "Quoted post" in text and all(p in text for p in ARTICLE)
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
