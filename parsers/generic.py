@@ -1617,6 +1617,12 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                     and _link_density(child, len(fold_ws(text_of(child)))) > 0.5:
                 doomed.append(child)
                 continue
+            # a list that is links and little else (categories, archives, tag lists) is
+            # navigation whatever its length
+            if not small and child.tag in ("ul", "ol") \
+                    and _link_density(child, len(fold_ws(text_of(child)))) > 0.8:
+                doomed.append(child)
+                continue
             stack.append(child)
     for el in doomed:
         el.drop_tree()

@@ -228,6 +228,17 @@ def test_an_embedded_post_in_a_figure_is_no_caption() -> None:
     assert "Image copyright" not in text and "Quoted post" in text and all(p in text for p in ARTICLE)
 
 
+def test_a_long_list_of_links_inside_the_article_container_is_navigation() -> None:
+    # A city hall's news page: the categories, forty links long, sit inside the container that
+    # holds the story. Short link lists went before; a long one is navigation too.
+    categories = "".join(f"<li><a href='/c/{i}'>Categoria número {i}</a></li>" for i in range(40))
+    html = ("<html><head><title>Liver calcification</title></head><body><div class='conteudo'>"
+            f"<h3>Categorias</h3><ul>{categories}</ul>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE * 4) + "</div></body></html>")
+    text = _body(html)
+    assert "Categoria número" not in text and text.split("\n\n")[-12:] == ARTICLE * 4
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
