@@ -626,28 +626,22 @@ def _author_text(el: lxml.html.HtmlElement) -> str:
     skip = [d for d in el.iterdescendants() if d.tag.__class__ is str and (
         ((cls := d.get("class")) and _NOT_NAME.search(cls)) or (d.tag == "a" and "#" in (d.get("href") or "")))
             ] if len(el) else None
-    name = _text_without(el, [d for d in skip if not any(a in skip for a in d.iterancestors())]) if skip else whole
+    name = inline_text(_without(el, [d for d in skip if not any(a in skip for a in d.iterancestors())])) \
+        if skip else whole
     if "http" in name:
         name = _URL_WORD.sub(" ", name)
     name = fold_ws(_SAID.sub("", name)).strip(_NAME_EDGES)
     return name or whole
 
 
-def _paragraphs_without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> str:
-    """The element's paragraphs ("\n\n" between), the given descendants left out."""
+def _without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
+    """A copy of the element with the given descendants left out (their tails kept): for its
+    text only, the page's tree stays whole."""
     copy_ = copy.deepcopy(el)
     for cut in [_same_place(p, el, copy_) for p in parts]:
         if cut.getparent() is not None:
             cut.drop_tree()
-    return "\n\n".join(block_texts(copy_))
-
-
-def _text_without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> str:
-    """The element's text on one line, the given descendants left out (their tails kept)."""
-    copy_ = copy.deepcopy(el)
-    for cut in [_same_place(p, el, copy_) for p in parts]:
-        cut.drop_tree()
-    return inline_text(copy_)
+    return copy_
 
 
 def _first_named(el: lxml.html.HtmlElement, words: tuple[str, ...],
@@ -808,7 +802,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
               and _CHROME_CLASS.search(el.get("class")) and not any(o in others for o in el.iter())]
     chrome = [el for el in chrome if not any(a in chrome for a in el.iterancestors())]
     if any(c.getparent() is not item for c in chrome):  # (the direct children are left out above)
-        cut = _paragraphs_without(item, chrome + [el for el in own if el in others])
+        cut = "\n\n".join(block_texts(_without(item, chrome + [el for el in own if el in others])))
         if cut:
             return cut
     return text
@@ -861,17 +855,15 @@ def _posted_by_footer(text: str, fetched_at: datetime | None) -> tuple[str, str,
 # says so: "by NAME on DATE", "NAME — DATE", "NAME | DATE", "NAME On DATE", "NAME said on DATE"
 _BY_LINE = re.compile(r"^(?:posted |written )?by:?\s+(?P<who>[^\n]{1,60}?)"
                       r"(?:\s+(?:on|at|\||—|–|-)(?:\s+(?P<when>[^\n]*\d[^\n]*))?)?$", re.I)
-_NAME_DATE_LINE = re.compile(r"^(?P<who>[^\n]{1,60}?)\s+(?:—|–|\||-|on|said on|wrote on|says)\s+(?P<when>[^\n]*\d[^\n]*)$",
-                             re.I)
+_NAME_DATE_LINE = re.compile(r"^(?P<who>[^\n]{1,60}?)\s+(?:—|–|\||-|on|said on|wrote on|says)\s+"
+                             r"(?P<when>[^\n]*\d[^\n]*)$", re.I)
 _DATE_WORDS = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s|\d{1,2}[:/.]\d{1,2}|"
                          r"\bago\b|\byesterday\b|\btoday\b", re.I)
 # what a written time is made of: a line holding any other word is a sentence, not a time
 _TIME_TOKEN = re.compile(r"(\d+(st|nd|rd|th|am|pm|h)?|(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
                          r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*|at|on|of|the|am|pm|a|p|m|"
-                         r"utc|gmt|[ecmp][sd]?t|cest|cet|bst|ist|aest|jst|ago|an|one|(second|minute|min|hour|hr|day|week|month|year)s?|"
-                         r"yesterday|today)", re.I)
-
-
+                         r"utc|gmt|[ecmp][sd]?t|cest|cet|bst|ist|aest|jst|ago|an|one|"
+                         r"(second|minute|min|hour|hr|day|week|month|year)s?|yesterday|today)", re.I)
 _TIME_CHROME = re.compile(r"\b(reply|said|says|wrote|permalink|link|quote)\b|#", re.I)  # "... 2:58 pm. Reply #"
 
 
