@@ -1541,8 +1541,9 @@ def _score_blocks(root: lxml.html.HtmlElement,
 # than of it: captions and photo credits, galleries, bylines and datelines, print/share tools
 _INNER_BOILER = re.compile(
     r"(^|[\s_-])(gallery|slideshow|carousel|lightbox|byline|bylines|dateline|"
-    r"timestamp|published|updated|author|authors|meta|tools|print|share|sharing|social|related|more|"
-    r"read-?more|newsletter|promo|advert|ad|ads|sponsor|tags|subscribe|signup)([\s_-]|$)", re.I)
+    r"timestamp|published|updated|author|authors|meta|postmeta|postmetadata|entrymeta|tools|print|share|"
+    r"sharing|sociable|social|related|more|read-?more|newsletter|promo|advert|ad|ads|sponsor|tags|subscribe|"
+    r"signup)([\s_-]|$)", re.I)
 
 
 # photo galleries inside the article: their captions repeat what the pictures show, as long as

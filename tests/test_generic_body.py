@@ -239,6 +239,21 @@ def test_a_long_list_of_links_inside_the_article_container_is_navigation() -> No
     assert "Categoria número" not in text and text.split("\n\n")[-12:] == ARTICLE * 4
 
 
+def test_wordpress_post_metadata_and_sociable_bar_are_not_the_article() -> None:
+    # WordPress's default theme ends a post with <p class="postmetadata"> ("This entry was
+    # posted on ... filed under ..."), and the Sociable plugin adds its "Share!" bar.
+    html = ("<html><head><title>Liver calcification</title></head><body><div id='content'>"
+            "<div class='post' id='post-3658'><h2>Liver calcification</h2><div class='entrytext'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE * 2)
+            + "<div class='sociable'><div class='sociable_tagline'>Be Sociable, Share!</div><ul><li>"
+            "<a href='/tw'>Twitter</a></li></ul></div>"
+            "<p class='postmetadata alt'><small>This entry was posted on Saturday, August 25th, 2012 at 12:23 "
+            "am and is filed under <a href='/c/health'>Health</a>. You can follow any responses to this entry "
+            "through the RSS 2.0 feed.</small></p></div></div></div></body></html>")
+    text = _body(html)
+    assert text.split("\n\n") == ARTICLE * 2
+
+
 def test_container_marked_itemprop_articlebody_is_the_body() -> None:
     # A long, comma-rich "about us" block would outscore the short article on text alone; the
     # page's own schema.org marking says which element is the article.
