@@ -81,7 +81,7 @@ def _names_match(pattern: re.Pattern[str], el: lxml.html.HtmlElement) -> bool:
     comes back is remembered even when the element's id is unique."""
     get = el.get
     for value in (get("class"), get("id"), get("role")):
-        if value and _has(pattern, _without_topics(value)):
+        if value and _has(pattern, _role_words(value)):
             return True
     return False
 
@@ -1113,9 +1113,11 @@ _TAXONOMY_WORDS = re.compile(r"(^|\s)(category|tag)-\S+", re.I)
 _EMBED_WORDS = re.compile(r"(^|\s)\S*embed\S*", re.I)
 
 
-def _without_topics(value: str) -> str:
+@functools.lru_cache(maxsize=1 << 15)
+def _role_words(value: str) -> str:
     """A class, id or role value without the words that say what an element holds rather than
-    what it is: the topics WordPress gives a post (see _POST_CLASS), and embeds."""
+    what it is: the topics WordPress gives a post (see _POST_CLASS), and embeds. Remembered:
+    _names_match() asks for every value it reads, and the same values come back."""
     if "mbed" in value:
         value = _EMBED_WORDS.sub(" ", value)
     if "-" in value and _POST_CLASS.search(value):
@@ -1134,7 +1136,7 @@ def _value_bits(value: str) -> int:
     shape = _DIGIT_RUN.sub(_digits_as_zeros, value)
     bits = _VALUE_BITS.get(shape) if shape != value else None
     if bits is None:
-        line = _without_topics(shape.replace("\n", " "))
+        line = _role_words(shape.replace("\n", " "))
         sep_line = "\n" + line
         bits = 0
         skip = 0
@@ -1386,7 +1388,7 @@ def _name_flags(value: str) -> int:
     """1: a class, id or role value names a comment section; 2: it names boilerplate. These
     patterns match whole words, so an element's names match when one of its values does:
     a class string comes back on element after element and is looked up, not searched."""
-    value = _without_topics(value)
+    value = _role_words(value)
     return (1 if _COMMENTISH.search(value) else 0) | (2 if _BOILER.search(value) else 0)
 
 
