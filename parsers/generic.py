@@ -1113,11 +1113,10 @@ _TAXONOMY_WORDS = re.compile(r"(^|\s)(category|tag)-\S+", re.I)
 _EMBED_WORDS = re.compile(r"(^|\s)\S*embed\S*", re.I)
 
 
-@functools.lru_cache(maxsize=1 << 15)
 def _role_words(value: str) -> str:
     """A class, id or role value without the words that say what an element holds rather than
-    what it is: the topics WordPress gives a post (see _POST_CLASS), and embeds. Remembered:
-    _names_match() asks for every value it reads, and the same values come back."""
+    what it is: the topics WordPress gives a post (see _POST_CLASS), and embeds. Not cached:
+    two substring tests answer for almost every value, cheaper than an lru_cache lookup (A/B)."""
     if "mbed" in value:
         value = _EMBED_WORDS.sub(" ", value)
     if "-" in value and _POST_CLASS.search(value):
