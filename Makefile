@@ -5,15 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test install postgres chromium bench-extraction clean
+.PHONY: demo test install compile postgres chromium bench-extraction clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,browser]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# The parsers' hot modules compiled again after an edit (until then their source runs, slower).
+compile: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps -e .
 
 demo: $(STAMP)
 	$(BIN)/pagetrail demo
@@ -43,4 +47,4 @@ bench-extraction: $(STAMP)
 	$(BIN)/python bench/extraction.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo.db*
+	rm -rf $(VENV) build *.egg-info demo.db* parsers/*.c parsers/*.so parsers/_compiled.json

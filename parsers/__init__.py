@@ -3,7 +3,12 @@
 No network, no database: the same inputs give the same records.
 """
 
-from parsers.records import (
+from parsers._compiled import prefer_current_sources
+
+prefer_current_sources()  # first: a compiled module its source has moved past is not used
+
+
+from parsers.records import (  # noqa: E402
     Ad,
     Body,
     Comment,
@@ -12,8 +17,8 @@ from parsers.records import (
     Related,
     ThreadInfo,
 )
-from parsers.version import PARSER_VERSION
-from parsers.api import parse
+from parsers.version import PARSER_VERSION  # noqa: E402
+from parsers.api import parse  # noqa: E402
 
 __all__ = [
     "PARSER_VERSION",

@@ -1,0 +1,82 @@
+"""The parsers' hot modules run compiled (setup.py, Cython) and must give what their source
+gives, and a compiled module its source has moved past must not be used."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import parsers
+from parsers._compiled import compiled_modules
+
+ROOT = Path(__file__).resolve().parents[1]
+PARSERS = Path(parsers.__file__).resolve().parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+needs_compiled = pytest.mark.skipif(
+    not any(PARSERS.glob("generic.*.so")),
+    reason="the parsers are not compiled here (no C compiler or Cython at install): nothing to compare")
+
+# Every fixture page parsed generically and with its profile choice, as ParsedPage dicts.
+_DUMP = r"""
+import json, sys
+from datetime import datetime, timezone
+from pathlib import Path
+import parsers
+from parsers._compiled import compiled_modules
+at = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+out = {}
+for path in sorted(Path(sys.argv[1]).rglob("*.html")):
+    raw = path.read_bytes()
+    for profile in ("generic", None):
+        page = parsers.parse(raw, "https://www.example.org/" + path.name, fetched_at=at, profile=profile)
+        out[f"{path.relative_to(sys.argv[1])} {profile}"] = [page.to_dict(), page.links]
+print(json.dumps({"compiled": compiled_modules(), "pages": out}, sort_keys=True, default=str))
+"""
+
+
+def _dump(pure: bool) -> dict:
+    env = {**os.environ, "PAGETRAIL_PURE_PYTHON": "1" if pure else "0"}
+    done = subprocess.run([sys.executable, "-c", _DUMP, str(FIXTURES)], env=env, capture_output=True,
+                          text=True, check=True, cwd=ROOT)
+    return json.loads(done.stdout)
+
+
+@needs_compiled
+def test_compiled_parsers_give_the_records_their_source_gives():
+    compiled, source = _dump(pure=False), _dump(pure=True)
+    assert "parsers.generic" in compiled["compiled"] and "parsers.textutil" in compiled["compiled"]
+    assert source["compiled"] == []
+    assert len(compiled["pages"]) >= 30
+    for key, record in source["pages"].items():
+        assert compiled["pages"][key] == record, key
+
+
+@needs_compiled
+def test_a_compiled_module_older_than_its_source_is_passed_over_for_the_source(tmp_path):
+    shutil.copytree(PARSERS, tmp_path / "parsers", ignore=shutil.ignore_patterns("__pycache__", "*.c"))
+    copy = tmp_path / "parsers"
+    with open(copy / "textutil.py", "a") as f:  # an edit made after the build
+        f.write("\nEDITED_AFTER_THE_BUILD = True\n")
+    probe = ("import parsers, parsers.textutil, parsers.generic; from parsers._compiled import compiled_modules; "
+             "print(parsers.textutil.EDITED_AFTER_THE_BUILD, compiled_modules())")
+    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.startswith("True ")
+    assert "'parsers.generic'" in done.stdout and "'parsers.textutil'" not in done.stdout
+    assert "textutil changed since they were compiled" in done.stderr
+    assert "make compile" in done.stderr
+
+
+def test_the_installed_parsers_report_what_runs_compiled():
+    import parsers.generic  # noqa: F401
+
+    names = compiled_modules()
+    assert all(name.startswith("parsers.") for name in names)
+    assert ("parsers.generic" in names) == any(PARSERS.glob("generic.*.so"))
