@@ -1,6 +1,6 @@
 """Builds pagetrail; pyproject.toml holds everything but what it cannot say: the parsers' hot
-modules are compiled with Cython when the machine can (Cython is a build requirement; a C
-compiler may be missing), and run as the plain Python they are otherwise.
+modules are compiled with Cython when the machine can (Cython and lxml, for its C headers, are
+build requirements; a C compiler may be missing), and run as the plain Python they are otherwise.
 
 They are compiled as they are written, with no annotations of Cython's own: the .py file is the
 one source of truth, and parsers/_compiled.py uses it in place of a compiled module that no
@@ -18,10 +18,12 @@ from setuptools.command.build_ext import build_ext
 
 # parse-time work, most of a parse's CPU; the rest of the project is I/O-bound or cold
 COMPILED = ("parsers.generic", "parsers.textutil", "parsers.api", "parsers.urls", "parsers.sanitize")
+# written for Cython, over lxml's C API: each has a Python twin that runs where it is not built
+IN_CYTHON = ("parsers._names_walk",)
 
 
 def _source(module: str) -> str:
-    return module.replace(".", "/") + ".py"
+    return module.replace(".", "/") + (".pyx" if module in IN_CYTHON else ".py")
 
 
 class BuildRecordingSources(build_ext):
@@ -50,6 +52,13 @@ def _extensions() -> list:
     from setuptools import Extension
 
     exts = [Extension(name, [_source(name)], optional=True) for name in COMPILED]
+    try:
+        import lxml
+
+        exts += [Extension(name, [_source(name)], include_dirs=lxml.get_include(), optional=True)
+                 for name in IN_CYTHON]
+    except ImportError:  # no lxml to build against: the Python twins run
+        pass
     # Python's semantics, not C's: annotation_typing off, or an argument annotated `str` would
     # refuse a str subclass (lxml's text results are one); binding keeps functions introspectable
     directives = {"language_level": 3, "binding": True, "annotation_typing": False}

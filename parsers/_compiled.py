@@ -2,11 +2,12 @@
 match it.
 
 setup.py compiles the parsers' hot modules with Cython, unchanged (they are plain Python), and
-records the sha256 of each source in _compiled.json beside them. A compiled module is imported
-in preference to its .py file; after an edit it would silently run the old code. So at import
-of the package, a compiled module whose source no longer has the recorded digest is passed over
-for its .py file (with a warning: `make compile` compiles it again), and PAGETRAIL_PURE_PYTHON=1
-passes over all of them (to compare the two, or to debug in plain Python).
+parsers/_names_walk.pyx, which has a Python twin in parsers.generic; it records the sha256 of
+each source in _compiled.json beside them. A compiled module is imported in preference to its
+.py file; after an edit it would silently run the old code. So at import of the package, a
+compiled module whose source no longer has the recorded digest is passed over, for its .py file
+or, for a .pyx, for its twin in Python (with a warning: `make compile` compiles it again), and
+PAGETRAIL_PURE_PYTHON=1 passes over all of them (to compare the two, or to debug in Python).
 """
 
 from __future__ import annotations
@@ -26,14 +27,20 @@ _HERE = Path(__file__).resolve().parent
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
-    """Finds the listed parsers modules as their .py files, ahead of the compiled ones."""
+    """Finds the listed parsers modules as their .py files, ahead of the compiled ones; a
+    compiled module from a .pyx is not found at all (its importer falls back to Python)."""
 
     def __init__(self, sources: dict[str, Path]) -> None:
         self.sources = sources
 
     def find_spec(self, fullname: str, path: object = None, target: ModuleType | None = None):  # type: ignore[no-untyped-def]
         source = self.sources.get(fullname)
-        return importlib.util.spec_from_file_location(fullname, source) if source is not None else None
+        if source is None:
+            return None
+        if source.suffix == ".pyx":
+            raise ImportError(f"{fullname} is not used: {source.name} is newer, or PAGETRAIL_PURE_PYTHON is set",
+                              name=fullname)
+        return importlib.util.spec_from_file_location(fullname, source)
 
 
 def _compiled_here(name: str) -> bool:
@@ -49,7 +56,7 @@ def prefer_current_sources() -> None:
         recorded = {}
     sources: dict[str, Path] = {}
     stale: list[str] = []
-    for path in _HERE.glob("*.py"):
+    for path in [*_HERE.glob("*.py"), *_HERE.glob("*.pyx")]:
         name = path.stem
         if not _compiled_here(name):
             continue

@@ -91,6 +91,11 @@ _RARE_ATTRS = frozenset({"role", "itemtype", "property", "rel", "itemprop", "sty
 
 _XPATHS: dict[str, etree.XPath] = {}
 
+try:  # the names walk in C, where setup.py could compile it (else the loop in _Names runs)
+    from parsers._names_walk import walk as _walk_in_c
+except ImportError:
+    _walk_in_c = None
+
 
 def _xpath(expr: str) -> etree.XPath:
     """A compiled XPath, kept: compiling is most of a small query's cost."""
@@ -127,6 +132,14 @@ class _Names:
         add_invisible, add_byline = self.invisible.append, self.rdfa_or_byline.append
         invisible_tags, rare_attrs, value_bits = _INVISIBLE_TAGS, _RARE_ATTRS, _value_bits
         class_bits, id_bits, all_bits = _CLASS_BITS, _ID_BITS, _ALL_BITS
+        if _walk_in_c is not None:  # the same walk over libxml2's nodes (parsers/_names_walk.pyx)
+            (self.elements, classes, ids, roles, self.flags, self.invisible, self.rdfa_or_byline,
+             self.schema_comments, self.article_bodies) = _walk_in_c(
+                tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, _own_hidden)
+            self._values = {"class": classes, "id": ids, "role": roles}
+            self._lines = {}
+            self._marked = {}
+            return
         for el in tree.iter():
             tag = el.tag
             if tag.__class__ is not str:  # comments and processing instructions

@@ -62,16 +62,29 @@ def test_compiled_parsers_give_the_records_their_source_gives():
 def test_a_compiled_module_older_than_its_source_is_passed_over_for_the_source(tmp_path):
     shutil.copytree(PARSERS, tmp_path / "parsers", ignore=shutil.ignore_patterns("__pycache__", "*.c"))
     copy = tmp_path / "parsers"
-    with open(copy / "textutil.py", "a") as f:  # an edit made after the build
+    with open(copy / "textutil.py", "a") as f:  # edits made after the build
         f.write("\nEDITED_AFTER_THE_BUILD = True\n")
+    with open(copy / "_names_walk.pyx", "a") as f:
+        f.write("\n# edited after the build\n")
     probe = ("import parsers, parsers.textutil, parsers.generic; from parsers._compiled import compiled_modules; "
-             "print(parsers.textutil.EDITED_AFTER_THE_BUILD, compiled_modules())")
+             "print(parsers.textutil.EDITED_AFTER_THE_BUILD, parsers.generic._walk_in_c, compiled_modules())")
     done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(tmp_path)},
                           capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert done.stdout.startswith("True ")
+    assert done.stdout.startswith("True None ")  # the edited source; the Python twin of the walk
     assert "'parsers.generic'" in done.stdout and "'parsers.textutil'" not in done.stdout
-    assert "textutil changed since they were compiled" in done.stderr
+    assert "_names_walk, textutil changed since they were compiled" in done.stderr
     assert "make compile" in done.stderr
+
+
+@needs_compiled
+def test_the_names_walk_runs_in_c_unless_pure_python_is_asked_for():
+    probe = "import parsers.generic as g; print(g._walk_in_c is not None, g.__file__.endswith('.py'))"
+    compiled = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PAGETRAIL_PURE_PYTHON": "0"},
+                              capture_output=True, text=True, check=True)
+    pure = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PAGETRAIL_PURE_PYTHON": "1"},
+                          capture_output=True, text=True, check=True)
+    assert compiled.stdout.split() == ["True", "False"]
+    assert pure.stdout.split() == ["False", "True"]
 
 
 def test_the_installed_parsers_report_what_runs_compiled():

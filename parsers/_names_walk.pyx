@@ -1,0 +1,144 @@
+# cython: language_level=3
+"""The names walk of parsers.generic._Names, over libxml2's nodes instead of lxml's proxies.
+
+The walk reads the class, id and role of every element of a page (and a few rarer attributes),
+about a sixth of a generic parse when done from Python: lxml makes a proxy object for every node
+it hands out and a list of (name, value) pairs for every element's attributes. Here the nodes and
+their attributes are read in C, and a proxy is made only for an element the walk keeps.
+
+It must give exactly what the Python loop in _Names.__init__ gives (that loop is the reference,
+and runs where this module is not compiled or PAGETRAIL_PURE_PYTHON=1 is set);
+tests/test_compiled_parsers.py compares the records of both.
+"""
+
+from lxml.includes cimport tree
+from lxml.includes.etreepublic cimport _Document, _Element, attributeValue, elementFactory, import_lxml__etree
+from libc.string cimport strcmp
+
+import_lxml__etree()
+
+
+cdef inline bint _named(tree.xmlAttr* a, const char* name) noexcept:
+    # an attribute in no namespace: lxml names one in a namespace "{uri}name", never "class"
+    return a.ns is NULL and strcmp(<const char*>a.name, name) == 0
+
+
+def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
+         frozenset invisible_tags, own_hidden):
+    """(elements, classes, ids, roles, flags, invisible, rdfa_or_byline, schema_comments,
+    article_bodies), as _Names.__init__ fills them; root's subtree in document order."""
+    cdef _Document doc = root._doc
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* c = top
+    cdef tree.xmlAttr* a
+    cdef const char* name
+    cdef list elements = [], classes = [], ids = [], roles = [], flags = []
+    cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = []
+    cdef object tag, cls, eid, role, itemtype, prop, itemprop, rel, style, hidden, b, el
+    cdef bint rare, framed
+    cdef long f
+    while c is not NULL:
+        if c.type == tree.XML_ELEMENT_NODE:
+            el = None
+            if c.ns is NULL:
+                tag = (<const char*>c.name).decode("utf-8")
+            else:  # (the HTML parser makes none; lxml would say "{uri}name")
+                el = elementFactory(doc, c)
+                tag = el.tag
+            framed = tag == "ins" or tag == "iframe"
+            a = c.properties
+            if a is NULL:  # only its tag can make it count
+                if tag in invisible_tags:
+                    el = el if el is not None else elementFactory(doc, c)
+                    invisible.append(el)
+                if framed:
+                    el = el if el is not None else elementFactory(doc, c)
+                    elements.append(el)
+                    classes.append("")
+                    ids.append("")
+                    roles.append("")
+                    flags.append(0)
+            else:
+                cls = eid = role = itemtype = prop = itemprop = rel = style = hidden = None
+                rare = False
+                while a is not NULL:  # a later duplicate wins, as in dict(el.items())
+                    if _named(a, "class"):
+                        cls = attributeValue(c, a)
+                    elif _named(a, "id"):
+                        eid = attributeValue(c, a)
+                    elif a.ns is NULL:
+                        name = <const char*>a.name
+                        if strcmp(name, "role") == 0:
+                            rare = True
+                            role = attributeValue(c, a)
+                        elif strcmp(name, "itemtype") == 0:
+                            rare = True
+                            itemtype = attributeValue(c, a)
+                        elif strcmp(name, "property") == 0:
+                            rare = True
+                            prop = attributeValue(c, a)
+                        elif strcmp(name, "rel") == 0:
+                            rare = True
+                            rel = attributeValue(c, a)
+                        elif strcmp(name, "itemprop") == 0:
+                            rare = True
+                            itemprop = attributeValue(c, a)
+                        elif strcmp(name, "style") == 0:
+                            rare = True
+                            style = attributeValue(c, a)
+                        elif strcmp(name, "hidden") == 0:
+                            rare = True
+                            hidden = attributeValue(c, a)
+                    a = a.next
+                if rare:
+                    if itemtype is not None and "schema.org/Comment" in itemtype:
+                        el = el if el is not None else elementFactory(doc, c)
+                        schema_comments.append(el)
+                    if (prop is not None and prop.startswith("dc:")) or rel == "author" \
+                            or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                        el = el if el is not None else elementFactory(doc, c)
+                        bylines.append(el)
+                    if itemprop == "articleBody":
+                        el = el if el is not None else elementFactory(doc, c)
+                        article_bodies.append(el)
+                    if tag in invisible_tags:
+                        el = el if el is not None else elementFactory(doc, c)
+                        invisible.append(el)
+                    elif style is not None or hidden is not None:
+                        el = el if el is not None else elementFactory(doc, c)
+                        if own_hidden(el):
+                            invisible.append(el)
+                else:
+                    if cls and ("byline" in cls or "author-name" in cls):
+                        el = el if el is not None else elementFactory(doc, c)
+                        bylines.append(el)
+                    if tag in invisible_tags:
+                        el = el if el is not None else elementFactory(doc, c)
+                        invisible.append(el)
+                if cls is not None or eid is not None or role is not None or framed:
+                    el = el if el is not None else elementFactory(doc, c)
+                    elements.append(el)
+                    classes.append(cls or "")
+                    ids.append(eid or "")
+                    roles.append(role or "")
+                    f = 0
+                    if cls:
+                        b = known.get(cls)
+                        f = (value_bits(cls) if b is None else b) & class_bits
+                    if eid:
+                        b = known.get(eid)
+                        f |= (value_bits(eid) if b is None else b) & id_bits
+                    if role:
+                        b = known.get(role)
+                        f |= (value_bits(role) if b is None else b) & all_bits
+                    flags.append(f)
+        # the next node in document order, within root: into an element's children first
+        if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
+            c = c.children
+        else:
+            while c is not top and c.next is NULL:
+                c = c.parent
+            if c is top:
+                break
+            c = c.next
+    return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies)
