@@ -95,6 +95,10 @@ try:  # the names walk in C, where setup.py could compile it (else the loop in _
     from parsers._names_walk import walk as _walk_in_c
 except ImportError:
     _walk_in_c = None
+try:  # _direct_text() and _link_density() in C, likewise (parsers/_text_walk.pyx)
+    from parsers import _text_walk as _text_in_c
+except ImportError:
+    _text_in_c = None
 
 
 def _xpath(expr: str) -> etree.XPath:
@@ -1364,6 +1368,8 @@ def _strip_boilerplate(root: lxml.html.HtmlElement,
 
 
 def _link_density(el: lxml.html.HtmlElement, text_len: int) -> float:
+    if _text_in_c is not None:
+        return _text_in_c.link_density(el, text_len)
     if text_len == 0:
         return 1.0
     links = 0
@@ -1462,6 +1468,8 @@ def _direct_text(el: lxml.html.HtmlElement, at_least: int = 0) -> str:
     """The text an element holds directly: its text and its children's tails, with inline
     children's text (links, emphasis) included. "" when it is shorter than `at_least` before
     its whitespace is folded (folding only shortens it: the caller wanted no shorter text)."""
+    if _text_in_c is not None:
+        return _text_in_c.direct_text(el, at_least, _INLINE)
     parts = [el.text or ""]
     for child in el:
         tag = child.tag

@@ -16,6 +16,10 @@ BLOCK_TAGS = frozenset({
     "article", "blockquote", "pre", "dd", "dt", "dl", "header", "footer", "figure", "figcaption", "td", "th",
     "hr", "main", "aside", "nav", "tbody", "thead",
 })
+try:  # block_texts() over libxml2's nodes, where setup.py could compile it (parsers/_text_walk.pyx)
+    from parsers import _text_walk as _in_c
+except ImportError:
+    _in_c = None  # type: ignore[assignment]
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2009\u200a\u202f]+")
 _NL = re.compile(r"\s*\n\s*")
 
@@ -47,6 +51,8 @@ def block_texts(el: lxml.html.HtmlElement) -> list[str]:
 
     Iterative (an explicit stack), so pages nested thousands deep cannot exhaust recursion.
     """
+    if _in_c is not None:
+        return _in_c.block_texts(el, SKIP_TAGS, BLOCK_TAGS)
     parts: list[str] = []
     if el.text and el.tag not in SKIP_TAGS:
         parts.append(el.text)

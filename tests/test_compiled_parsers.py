@@ -93,3 +93,59 @@ def test_the_installed_parsers_report_what_runs_compiled():
     names = compiled_modules()
     assert all(name.startswith("parsers.") for name in names)
     assert ("parsers.generic" in names) == any(PARSERS.glob("generic.*.so"))
+
+
+_EDGES = """<html><head><title>t</title><script>var a = "<p>x</p>";</script></head><body>
+lead <b>bold</b> tail<!-- a comment --> after
+<div id="x" class="post byline" role="main" style="display:none">hidden <a href="/a">link <a href="/b">nested</a></a></div>
+<div itemprop="articleBody" itemtype="https://schema.org/Comment" property="dc:creator" rel="author">
+  <p>One, two, three.<br>Four <em>five</em> six.</p><script>skip()</script>tail of script
+  <ul><li>item <a href="#">one</a></li><li></li></ul><form><input value="v">form text</form>
+  <table><tr><td>cell</td><th>head</th></tr></table><span class="author-name">Ann</span>
+  <ins class="adsbygoogle"></ins><iframe src="https://ads.example/x"></iframe><ins></ins>
+  <p class="a" class="b" hidden>dup</p><svg><text>drawn</text></svg>&nbsp;&amp; end</div>
+<noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c</body></html>"""
+
+
+@needs_compiled
+def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
+    """Element by element, on every fixture page and a page of edge cases (a script as the
+    root, comments, nested links, duplicate attributes, hidden and framed elements)."""
+    import parsers._names_walk  # noqa: F401
+    import parsers._text_walk as in_c
+    import parsers.generic as generic
+    import parsers.textutil as textutil
+    from parsers.htmlload import parse_html
+
+    pages = [path.read_bytes().decode("utf-8", "replace") for path in sorted(FIXTURES.rglob("*.html"))]
+    pages.append(_EDGES)
+    walk_in_c = generic._walk_in_c
+    checked = 0
+
+    def both(fn):  # noqa: ANN001
+        generic._text_in_c, textutil._in_c, generic._walk_in_c = None, None, None
+        try:
+            python = fn()
+        finally:
+            generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
+        return python, fn()
+
+    try:
+        for html in pages:
+            tree = parse_html(html)
+            python, c = both(lambda: generic._Names(tree))
+            assert python.elements == c.elements and python._values == c._values
+            assert (python.flags, python.invisible, python.rdfa_or_byline, python.schema_comments,
+                    python.article_bodies) == (c.flags, c.invisible, c.rdfa_or_byline, c.schema_comments,
+                                               c.article_bodies)
+            for el in tree.iter():
+                if not isinstance(el.tag, str):
+                    continue
+                python, c = both(lambda: (textutil.block_texts(el), generic._direct_text(el),
+                                          generic._direct_text(el, 25), generic._link_density(el, 37),
+                                          generic._link_density(el, 0)))
+                assert python == c, (el.tag, el.attrib)
+                checked += 1
+    finally:
+        generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
+    assert checked > 2000

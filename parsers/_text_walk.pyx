@@ -1,0 +1,196 @@
+# cython: language_level=3
+"""Text of lxml elements read from libxml2's nodes: parsers.textutil.block_texts and
+parsers.generic's _direct_text and _link_density, the mechanical part of finding an article.
+
+Each is called for most blocks of a page; from Python each step is a proxy object for a node and
+a string for its text or tail. Here the text nodes' bytes are copied into one buffer and decoded
+once. Each function must give exactly what its Python twin gives (the twin runs where this
+module is not compiled or PAGETRAIL_PURE_PYTHON=1 is set); tests/test_compiled_parsers.py
+compares the records of both.
+"""
+
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.string cimport memcpy, strcmp, strlen
+from lxml.includes cimport tree
+from lxml.includes.etreepublic cimport _Element, import_lxml__etree
+
+import_lxml__etree()
+
+
+cdef struct Buffer:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t capacity
+
+
+cdef int _grow(Buffer* b, Py_ssize_t more) except -1:
+    cdef Py_ssize_t want = b.size + more
+    cdef char* data
+    if want <= b.capacity:
+        return 0
+    want = max(want, 2 * b.capacity, 4096)
+    data = <char*>PyMem_Realloc(b.data, want)
+    if data is NULL:
+        raise MemoryError()
+    b.data = data
+    b.capacity = want
+    return 0
+
+
+cdef inline int _add(Buffer* b, const char* s) except -1:
+    cdef Py_ssize_t n
+    if s is NULL:
+        return 0
+    n = strlen(s)
+    if n:
+        _grow(b, n)
+        memcpy(b.data + b.size, s, n)
+        b.size += n
+    return 0
+
+
+cdef inline int _add_char(Buffer* b, char ch) except -1:
+    _grow(b, 1)
+    b.data[b.size] = ch
+    b.size += 1
+    return 0
+
+
+cdef inline unicode _text(Buffer* b):
+    return b.data[:b.size].decode("utf-8") if b.size else ""
+
+
+cdef inline bint _is_text(tree.xmlNode* c) noexcept:
+    return c.type == tree.XML_TEXT_NODE or c.type == tree.XML_CDATA_SECTION_NODE
+
+
+cdef inline bint _element_like(tree.xmlNode* c) noexcept:
+    # what lxml hands out as children: elements, comments, processing instructions, entities
+    return c.type == tree.XML_ELEMENT_NODE or c.type == tree.XML_COMMENT_NODE \
+        or c.type == tree.XML_PI_NODE or c.type == tree.XML_ENTITY_REF_NODE
+
+
+cdef inline bint _tag_in(tree.xmlNode* c, frozenset tags):
+    # an element's tag in a set of plain tag names (lxml names one in a namespace "{uri}name")
+    return c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and (<const char*>c.name).decode("utf-8") in tags
+
+
+cdef int _all_text(Buffer* b, tree.xmlNode* top) except -1:
+    """Every text node under top, in document order: what tostring(method="text") gives."""
+    cdef tree.xmlNode* c = top.children
+    if c is NULL:
+        return 0
+    while True:
+        if _is_text(c):
+            _add(b, <const char*>c.content)
+        if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
+            c = c.children
+            continue
+        while c.next is NULL:
+            c = c.parent
+            if c is top:
+                return 0
+        c = c.next
+
+
+def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
+    """textutil.block_texts(el): the element's text as paragraphs, a break at every block element,
+    what skip_tags holds (scripts, forms) skipped."""
+    cdef tree.xmlNode* top = el._c_node
+    cdef tree.xmlNode* c = top.children
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    try:
+        # the element's own text (lxml's .text: the text nodes before its first child), unless
+        # it is one to skip; its children are read either way
+        if not _tag_in(top, skip_tags):
+            while c is not NULL and _is_text(c):
+                _add(&b, <const char*>c.content)
+                c = c.next
+        else:
+            while c is not NULL and _is_text(c):
+                c = c.next
+        while c is not NULL:
+            if _is_text(c):  # a tail, or text inside an element being read
+                _add(&b, <const char*>c.content)
+            elif c.type == tree.XML_ELEMENT_NODE and not _tag_in(c, skip_tags):
+                if _tag_in(c, block_tags):
+                    _add_char(&b, b"\n")
+                if c.children is not NULL:
+                    c = c.children
+                    continue
+                if _tag_in(c, block_tags):
+                    _add_char(&b, b"\n")
+            # (a skipped element, comment or the like: nothing of it, its tail follows)
+            while c.next is NULL:
+                c = c.parent
+                if c is top:
+                    c = NULL
+                    break
+                if _tag_in(c, block_tags):  # leaving a block element
+                    _add_char(&b, b"\n")
+            if c is NULL:
+                break
+            c = c.next
+        text = _text(&b)
+    finally:
+        PyMem_Free(b.data)
+    return [p for p in (" ".join(x.split()) for x in text.split("\n")) if p]
+
+
+def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
+    """generic._direct_text(el, at_least): the element's text and its children's tails with its
+    inline children's text, parts joined by spaces and whitespace folded; "" when the joined
+    text is shorter than at_least."""
+    cdef tree.xmlNode* c = el._c_node.children
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    try:
+        while c is not NULL and _is_text(c):  # el.text
+            _add(&b, <const char*>c.content)
+            c = c.next
+        while c is not NULL:  # c: an element-like child; then its tail
+            if _element_like(c):
+                _add_char(&b, b" ")
+                if _tag_in(c, inline_tags):
+                    _all_text(&b, c)
+                    _add_char(&b, b" ")
+            elif _is_text(c):
+                _add(&b, <const char*>c.content)
+            c = c.next
+        text = _text(&b)
+    finally:
+        PyMem_Free(b.data)
+    if at_least and len(text) < at_least:
+        return ""
+    return " ".join(text.split())
+
+
+def link_density(_Element el, Py_ssize_t text_len):
+    """generic._link_density(el, text_len): the folded text of the links in el (el too, if it
+    is one) over text_len."""
+    cdef tree.xmlNode* top = el._c_node
+    cdef tree.xmlNode* c = top
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    cdef Py_ssize_t links = 0
+    if text_len == 0:
+        return 1.0
+    try:
+        while True:
+            if c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and strcmp(<const char*>c.name, "a") == 0:
+                b.size = 0
+                _all_text(&b, c)
+                links += len(" ".join(_text(&b).split()))
+            if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
+                c = c.children
+                continue
+            if c is top:
+                break
+            while c.next is NULL:
+                c = c.parent
+                if c is top:
+                    break
+            if c is top:
+                break
+            c = c.next
+    finally:
+        PyMem_Free(b.data)
+    return links / text_len
