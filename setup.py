@@ -62,7 +62,10 @@ def _extensions() -> list:
     # Python's semantics, not C's: annotation_typing off, or an argument annotated `str` would
     # refuse a str subclass (lxml's text results are one); binding keeps functions introspectable
     directives = {"language_level": 3, "binding": True, "annotation_typing": False}
-    return cythonize(exts, compiler_directives=directives, quiet=True, force=True)  # (settings change too)
+    built = cythonize(exts, compiler_directives=directives, quiet=True, force=True)  # (settings change too)
+    for ext in built:  # (cythonize's copies forget it) a module that fails to compile runs as Python
+        ext.optional = True
+    return built
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildRecordingSources})
