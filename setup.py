@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 # parse-time work, most of a parse's CPU; the rest of the project is I/O-bound or cold
 COMPILED = ("parsers.generic", "parsers.textutil", "parsers.api", "parsers.urls", "parsers.sanitize")
 # written for Cython, over lxml's C API: each has a Python twin that runs where it is not built
-IN_CYTHON = ("parsers._names_walk", "parsers._text_walk")
+IN_CYTHON = ("parsers._names_walk", "parsers._text_walk", "parsers._links_walk")
 
 
 def _source(module: str) -> str:

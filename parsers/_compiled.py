@@ -2,8 +2,8 @@
 match it.
 
 setup.py compiles the parsers' hot modules with Cython, unchanged (they are plain Python), and
-parsers/_names_walk.pyx, which has a Python twin in parsers.generic; it records the sha256 of
-each source in _compiled.json beside them. A compiled module is imported in preference to its
+the parsers/_*.pyx modules, each with a Python twin (in parsers.generic, textutil or api); it
+records the sha256 of each source in _compiled.json beside them. A compiled module is imported in preference to its
 .py file; after an edit it would silently run the old code. So at import of the package, a
 compiled module whose source no longer has the recorded digest is passed over, for its .py file
 or, for a .pyx, for its twin in Python (with a warning: `make compile` compiles it again), and

@@ -106,6 +106,18 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
 _ROOTED = re.compile(r"/(?!/)[^;\t\r\n]*")
 
 
+def _hrefs_in_python(tree) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    """(href, rel) of every <a> and <area> with an href, in document order: the Python twin of
+    parsers/_links_walk.pyx, which reads them without a proxy object per link."""
+    return [(href, a.get("rel")) for a in tree.iter("a", "area") if (href := a.get("href")) is not None]
+
+
+try:
+    from parsers._links_walk import hrefs as _hrefs
+except ImportError:
+    _hrefs = _hrefs_in_python
+
+
 def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
     """Absolute http(s) links of the page, without fragments, each once, in document order."""
     base = url
@@ -120,11 +132,10 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
     except ValueError:  # a malformed base: urljoin decides, link by link, as before
         origin = None
     out: dict[str, None] = {}
-    for a in tree.iter("a", "area"):
-        href = (a.get("href") or "").strip()
+    for href, rel in _hrefs(tree):
+        href = href.strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
-        rel = a.get("rel")
         if rel and "nofollow" in rel.lower().split():
             continue
         if href.startswith(("http://", "https://")) and "/." not in href and " " not in href \

@@ -95,7 +95,7 @@ def test_the_installed_parsers_report_what_runs_compiled():
     assert ("parsers.generic" in names) == any(PARSERS.glob("generic.*.so"))
 
 
-_EDGES = """<html><head><title>t</title><script>var a = "<p>x</p>";</script></head><body>
+_EDGES = """<html><head><title>t</title><base href="https://example.org/base/"><script>var a = "<p>x</p>";</script></head><body>
 lead <b>bold</b> tail<!-- a comment --> after
 <div id="x" class="post byline" role="main" style="display:none">hidden <a href="/a">link <a href="/b">nested</a></a></div>
 <div itemprop="articleBody" itemtype="https://schema.org/Comment" property="dc:creator" rel="author">
@@ -104,6 +104,7 @@ lead <b>bold</b> tail<!-- a comment --> after
   <table><tr><td>cell</td><th>head</th></tr></table><span class="author-name">Ann</span>
   <ins class="adsbygoogle"></ins><iframe src="https://ads.example/x"></iframe><ins></ins>
   <p class="a" class="b" hidden>dup</p><svg><text>drawn</text></svg>&nbsp;&amp; end</div>
+<map><area href="/area" rel="nofollow"><area></map><a>no href</a><a href=" /sp " rel="next">s</a>
 <noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c</body></html>"""
 
 
@@ -112,6 +113,8 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     """Element by element, on every fixture page and a page of edge cases (a script as the
     root, comments, nested links, duplicate attributes, hidden and framed elements)."""
     import parsers._names_walk  # noqa: F401
+    import parsers.api as api
+    from parsers._links_walk import hrefs as links_in_c
     import parsers._text_walk as in_c
     import parsers.generic as generic
     import parsers.textutil as textutil
@@ -138,9 +141,12 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             assert (python.flags, python.invisible, python.rdfa_or_byline, python.schema_comments,
                     python.article_bodies) == (c.flags, c.invisible, c.rdfa_or_byline, c.schema_comments,
                                                c.article_bodies)
+            assert links_in_c(tree) == api._hrefs_in_python(tree)
             for el in tree.iter():
                 if not isinstance(el.tag, str):
                     continue
+                if el.tag in ("a", "area", "div"):
+                    assert links_in_c(el) == api._hrefs_in_python(el)
                 python, c = both(lambda: (textutil.block_texts(el), generic._direct_text(el),
                                           generic._direct_text(el, 25), generic._link_density(el, 37),
                                           generic._link_density(el, 0)))
