@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Text of lxml elements read from libxml2's nodes: parsers.textutil.block_texts and
+"""Text of lxml elements read from libxml2's nodes: parsers.textutil's text_of and block_texts,
 parsers.generic's _direct_text and _link_density, the mechanical part of finding an article.
 
 Each is called for most blocks of a page; from Python each step is a proxy object for a node and
@@ -91,6 +91,16 @@ cdef int _all_text(Buffer* b, tree.xmlNode* top) except -1:
             if c is top:
                 return 0
         c = c.next
+
+
+def text_of(_Element el):
+    """textutil.text_of(el): all text inside the element, without its tail."""
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    try:
+        _all_text(&b, el._c_node)
+        return _text(&b)
+    finally:
+        PyMem_Free(b.data)
 
 
 def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):

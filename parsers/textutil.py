@@ -16,7 +16,7 @@ BLOCK_TAGS = frozenset({
     "article", "blockquote", "pre", "dd", "dt", "dl", "header", "footer", "figure", "figcaption", "td", "th",
     "hr", "main", "aside", "nav", "tbody", "thead",
 })
-try:  # block_texts() over libxml2's nodes, where setup.py could compile it (parsers/_text_walk.pyx)
+try:  # text_of(), block_texts() over libxml2's nodes, where setup.py could compile them (parsers/_text_walk.pyx)
     from parsers import _text_walk as _in_c
 except ImportError:
     _in_c = None  # type: ignore[assignment]
@@ -32,6 +32,8 @@ def fold_ws(text: str | None) -> str:
 def text_of(el: lxml.html.HtmlElement) -> str:
     """All text inside the element, as lxml's text_content() gives it, without its tail.
     Serialized by libxml2 in C: two to three times faster than text_content()'s XPath."""
+    if _in_c is not None:  # the same text nodes, without tostring()'s arguments to read
+        return _in_c.text_of(el)
     return etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 

@@ -147,9 +147,9 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
                     continue
                 if el.tag in ("a", "area", "div"):
                     assert links_in_c(el) == api._hrefs_in_python(el)
-                python, c = both(lambda: (textutil.block_texts(el), generic._direct_text(el),
-                                          generic._direct_text(el, 25), generic._link_density(el, 37),
-                                          generic._link_density(el, 0)))
+                python, c = both(lambda: (textutil.text_of(el), textutil.block_texts(el),
+                                          generic._direct_text(el), generic._direct_text(el, 25),
+                                          generic._link_density(el, 37), generic._link_density(el, 0)))
                 assert python == c, (el.tag, el.attrib)
                 checked += 1
     finally:
