@@ -74,7 +74,9 @@ def one_round(data: Path, tools: Path, limit: int | None, warm_up: int = 5) -> d
             t0 = clock()
             fn(html)
             seconds[name] += clock() - t0
-    return {"pages": len(pages), "seconds": seconds}
+    from parsers._compiled import compiled_modules
+
+    return {"pages": len(pages), "seconds": seconds, "compiled": compiled_modules()}
 
 
 def main() -> int:
@@ -90,17 +92,22 @@ def main() -> int:
         return 0
     seconds: dict[str, list[float]] = {}
     n = 0
+    compiled: list[str] = []
     for _ in range(args.rounds):
         cmd = [sys.executable, __file__, "--one-round", "--data", str(args.data), "--tools", str(args.tools)]
         if args.limit:
             cmd += ["--limit", str(args.limit)]
         result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         n = result["pages"]
+        compiled = result["compiled"]
         for name, s in result["seconds"].items():
             seconds.setdefault(name, []).append(s)
     ours = statistics.median(seconds["pagetrail generic"])
     print(f"CPU per page, {n} pages (scrapinghub + dragnet), median of {args.rounds} rounds "
           "(each a fresh process, extractors taking turns page by page), one core")
+    # compiled at install when the machine has a C compiler (setup.py); PAGETRAIL_PURE_PYTHON=1 runs the source
+    print(f"pagetrail's parsers: {len(compiled)} modules compiled ({', '.join(compiled)})" if compiled
+          else "pagetrail's parsers: running as Python (not compiled, or PAGETRAIL_PURE_PYTHON=1)")
     print("extractor | ms/page | pages/s (CPU) | pagetrail's speed-up")
     for name, runs in seconds.items():
         med = statistics.median(runs)
