@@ -7,6 +7,8 @@ from libc.string cimport strcmp
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, attributeValue, import_lxml__etree
 
+from parsers._nodes cimport next_in
+
 import_lxml__etree()
 
 
@@ -18,7 +20,7 @@ def hrefs(_Element root):
     cdef tree.xmlAttr* a
     cdef list out = []
     cdef object href, rel
-    while True:
+    while c is not NULL:
         if c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and (
                 strcmp(<const char*>c.name, "a") == 0 or strcmp(<const char*>c.name, "area") == 0):
             href = rel = None
@@ -32,16 +34,5 @@ def hrefs(_Element root):
                 a = a.next
             if href is not None:
                 out.append((href, rel))
-        if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
-            c = c.children
-            continue
-        if c is top:
-            break
-        while c.next is NULL:
-            c = c.parent
-            if c is top:
-                break
-        if c is top:
-            break
-        c = c.next
+        c = next_in(top, c)
     return out

@@ -15,6 +15,8 @@ from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, attributeValue, elementFactory, import_lxml__etree
 from libc.string cimport strcmp
 
+from parsers._nodes cimport next_in
+
 import_lxml__etree()
 
 
@@ -24,18 +26,18 @@ cdef inline bint _named(tree.xmlAttr* a, const char* name) noexcept:
 
 
 def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
-         frozenset invisible_tags, own_hidden):
+         frozenset invisible_tags, frozenset rare_attrs, own_hidden):
     """(elements, classes, ids, roles, flags, invisible, rdfa_or_byline, schema_comments,
     article_bodies), as _Names.__init__ fills them; root's subtree in document order."""
     cdef _Document doc = root._doc
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* c = top
     cdef tree.xmlAttr* a
-    cdef const char* name
     cdef list elements = [], classes = [], ids = [], roles = [], flags = []
     cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = []
-    cdef object tag, cls, eid, role, itemtype, prop, itemprop, rel, style, hidden, b, el
-    cdef bint rare, framed
+    cdef object tag, cls, eid, role, itemtype, prop, itemprop, get, name, b, el
+    cdef dict rare
+    cdef bint framed
     cdef long f
     while c is not NULL:
         if c.type == tree.XML_ELEMENT_NODE:
@@ -59,42 +61,31 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     roles.append("")
                     flags.append(0)
             else:
-                cls = eid = role = itemtype = prop = itemprop = rel = style = hidden = None
-                rare = False
-                while a is not NULL:  # a later duplicate wins, as in dict(el.items())
+                cls = eid = None
+                rare = None  # {name: value} of the rarer attributes, made where there are any
+                while a is not NULL:
                     if _named(a, "class"):
                         cls = attributeValue(c, a)
                     elif _named(a, "id"):
                         eid = attributeValue(c, a)
                     elif a.ns is NULL:
-                        name = <const char*>a.name
-                        if strcmp(name, "role") == 0:
-                            rare = True
-                            role = attributeValue(c, a)
-                        elif strcmp(name, "itemtype") == 0:
-                            rare = True
-                            itemtype = attributeValue(c, a)
-                        elif strcmp(name, "property") == 0:
-                            rare = True
-                            prop = attributeValue(c, a)
-                        elif strcmp(name, "rel") == 0:
-                            rare = True
-                            rel = attributeValue(c, a)
-                        elif strcmp(name, "itemprop") == 0:
-                            rare = True
-                            itemprop = attributeValue(c, a)
-                        elif strcmp(name, "style") == 0:
-                            rare = True
-                            style = attributeValue(c, a)
-                        elif strcmp(name, "hidden") == 0:
-                            rare = True
-                            hidden = attributeValue(c, a)
+                        name = (<const char*>a.name).decode("utf-8")
+                        if name in rare_attrs:
+                            if rare is None:
+                                rare = {}
+                            rare[name] = attributeValue(c, a)
                     a = a.next
-                if rare:
+                role = None
+                if rare is not None:
+                    get = rare.get
+                    role = get("role")
+                    itemtype = get("itemtype")
+                    prop = get("property")
+                    itemprop = get("itemprop")
                     if itemtype is not None and "schema.org/Comment" in itemtype:
                         el = el if el is not None else elementFactory(doc, c)
                         schema_comments.append(el)
-                    if (prop is not None and prop.startswith("dc:")) or rel == "author" \
+                    if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
                             or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
                         el = el if el is not None else elementFactory(doc, c)
                         bylines.append(el)
@@ -104,7 +95,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     if tag in invisible_tags:
                         el = el if el is not None else elementFactory(doc, c)
                         invisible.append(el)
-                    elif style is not None or hidden is not None:
+                    elif get("style") is not None or get("hidden") is not None:
                         el = el if el is not None else elementFactory(doc, c)
                         if own_hidden(el):
                             invisible.append(el)
@@ -132,13 +123,5 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         b = known.get(role)
                         f |= (value_bits(role) if b is None else b) & all_bits
                     flags.append(f)
-        # the next node in document order, within root: into an element's children first
-        if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
-            c = c.children
-        else:
-            while c is not top and c.next is NULL:
-                c = c.parent
-            if c is top:
-                break
-            c = c.next
+        c = next_in(top, c)
     return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies)

@@ -14,6 +14,8 @@ from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, import_lxml__etree
 
+from parsers._nodes cimport next_in
+
 import_lxml__etree()
 
 
@@ -78,19 +80,11 @@ cdef inline bint _tag_in(tree.xmlNode* c, frozenset tags):
 cdef int _all_text(Buffer* b, tree.xmlNode* top) except -1:
     """Every text node under top, in document order: what tostring(method="text") gives."""
     cdef tree.xmlNode* c = top.children
-    if c is NULL:
-        return 0
-    while True:
+    while c is not NULL:
         if _is_text(c):
             _add(b, <const char*>c.content)
-        if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
-            c = c.children
-            continue
-        while c.next is NULL:
-            c = c.parent
-            if c is top:
-                return 0
-        c = c.next
+        c = next_in(top, c)
+    return 0
 
 
 def text_of(_Element el):
@@ -184,23 +178,12 @@ def link_density(_Element el, Py_ssize_t text_len):
     if text_len == 0:
         return 1.0
     try:
-        while True:
+        while c is not NULL:
             if c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and strcmp(<const char*>c.name, "a") == 0:
                 b.size = 0
                 _all_text(&b, c)
                 links += len(" ".join(_text(&b).split()))
-            if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
-                c = c.children
-                continue
-            if c is top:
-                break
-            while c.next is NULL:
-                c = c.parent
-                if c is top:
-                    break
-            if c is top:
-                break
-            c = c.next
+            c = next_in(top, c)
     finally:
         PyMem_Free(b.data)
     return links / text_len

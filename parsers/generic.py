@@ -139,7 +139,8 @@ class _Names:
         if _walk_in_c is not None:  # the same walk over libxml2's nodes (parsers/_names_walk.pyx)
             (self.elements, classes, ids, roles, self.flags, self.invisible, self.rdfa_or_byline,
              self.schema_comments, self.article_bodies) = _walk_in_c(
-                tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, _own_hidden)
+                tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, rare_attrs,
+                _own_hidden)
             self._values = {"class": classes, "id": ids, "role": roles}
             self._lines = {}
             self._marked = {}
