@@ -87,9 +87,17 @@ cdef int _all_text(Buffer* b, tree.xmlNode* top) except -1:
     return 0
 
 
+cdef inline unicode _own_content(_Element el):
+    # a comment's or processing instruction's text: what lxml gives as its .text and its
+    # serialized text (the parsers' trees hold none, the HTML parser drops them; other trees may)
+    return el.text or ""
+
+
 def text_of(_Element el):
     """textutil.text_of(el): all text inside the element, without its tail."""
     cdef Buffer b = Buffer(NULL, 0, 0)
+    if el._c_node.type != tree.XML_ELEMENT_NODE:
+        return _own_content(el)
     try:
         _all_text(&b, el._c_node)
         return _text(&b)
@@ -103,6 +111,8 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
     cdef tree.xmlNode* top = el._c_node
     cdef tree.xmlNode* c = top.children
     cdef Buffer b = Buffer(NULL, 0, 0)
+    if top.type != tree.XML_ELEMENT_NODE:
+        return [p for p in (" ".join(x.split()) for x in _own_content(el).split("\n")) if p]
     try:
         # the element's own text (lxml's .text: the text nodes before its first child), unless
         # it is one to skip; its children are read either way
@@ -147,6 +157,9 @@ def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
     text is shorter than at_least."""
     cdef tree.xmlNode* c = el._c_node.children
     cdef Buffer b = Buffer(NULL, 0, 0)
+    if el._c_node.type != tree.XML_ELEMENT_NODE:
+        text = _own_content(el)
+        return "" if at_least and len(text) < at_least else " ".join(text.split())
     try:
         while c is not NULL and _is_text(c):  # el.text
             _add(&b, <const char*>c.content)

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
+from lxml import etree
 
 import parsers
 from parsers._compiled import compiled_modules
@@ -133,7 +135,17 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
         return python, fn()
 
+    # and nodes the parsers' trees never hold (their parser drops them), as lxml gives them elsewhere
+    kept = lxml.html.fragment_fromstring("<div>text <!-- a comment that runs long enough --> tail</div>")
+    odd = [*kept, lxml.html.HtmlComment("a comment\nof two lines"), etree.ProcessingInstruction("pi", "x y")]
+    assert isinstance(odd[0], etree._Comment) and isinstance(odd[-1], etree._ProcessingInstruction)
     try:
+        for node in odd:
+            python, c = both(lambda: (textutil.text_of(node), textutil.block_texts(node),
+                                      generic._direct_text(node), generic._direct_text(node, 25),
+                                      generic._link_density(node, 37)))
+            assert python == c, node
+            checked += 1
         for html in pages:
             tree = parse_html(html)
             python, c = both(lambda: generic._Names(tree))
