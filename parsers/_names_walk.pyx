@@ -15,7 +15,7 @@ from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, attributeValue, elementFactory, import_lxml__etree
 from libc.string cimport strcmp
 
-from parsers._nodes cimport next_in
+from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
 
 import_lxml__etree()
 
@@ -23,6 +23,11 @@ import_lxml__etree()
 cdef inline bint _named(tree.xmlAttr* a, const char* name) noexcept:
     # an attribute in no namespace: lxml names one in a namespace "{uri}name", never "class"
     return a.ns is NULL and strcmp(<const char*>a.name, name) == 0
+
+
+cdef TagSets _sets
+_sets.used = 0
+cdef list _sets_kept = []
 
 
 def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
@@ -37,20 +42,28 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
     cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = []
     cdef object tag, cls, eid, role, itemtype, prop, itemprop, get, name, b, el
     cdef dict rare
-    cdef bint framed
+    cdef bint framed, unseen
     cdef long f
+    cdef const TagSet* unseen_tags = tagset(&_sets, invisible_tags, _sets_kept)
+    cdef const TagSet* rare_names = tagset(&_sets, rare_attrs, _sets_kept)
     while c is not NULL:
         if c.type == tree.XML_ELEMENT_NODE:
             el = None
-            if c.ns is NULL:
-                tag = (<const char*>c.name).decode("utf-8")
-            else:  # (the HTML parser makes none; lxml would say "{uri}name")
-                el = elementFactory(doc, c)
-                tag = el.tag
-            framed = tag == "ins" or tag == "iframe"
+            # the tag is read as bytes (no Python string for it: most elements need none)
+            if c.ns is NULL and unseen_tags.n >= 0:
+                unseen = tagset_has(unseen_tags, <const char*>c.name)
+                framed = strcmp(<const char*>c.name, "ins") == 0 or strcmp(<const char*>c.name, "iframe") == 0
+            else:  # (the HTML parser makes no element in a namespace; lxml would say "{uri}name")
+                if c.ns is NULL:
+                    tag = (<const char*>c.name).decode("utf-8")
+                else:
+                    el = elementFactory(doc, c)
+                    tag = el.tag
+                unseen = tag in invisible_tags
+                framed = tag == "ins" or tag == "iframe"
             a = c.properties
             if a is NULL:  # only its tag can make it count
-                if tag in invisible_tags:
+                if unseen:
                     el = el if el is not None else elementFactory(doc, c)
                     invisible.append(el)
                 if framed:
@@ -68,7 +81,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         cls = attributeValue(c, a)
                     elif _named(a, "id"):
                         eid = attributeValue(c, a)
-                    elif a.ns is NULL:
+                    elif a.ns is NULL and (rare_names.n < 0 or tagset_has(rare_names, <const char*>a.name)):
                         name = (<const char*>a.name).decode("utf-8")
                         if name in rare_attrs:
                             if rare is None:
@@ -92,7 +105,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     if itemprop == "articleBody":
                         el = el if el is not None else elementFactory(doc, c)
                         article_bodies.append(el)
-                    if tag in invisible_tags:
+                    if unseen:
                         el = el if el is not None else elementFactory(doc, c)
                         invisible.append(el)
                     elif get("style") is not None or get("hidden") is not None:
@@ -103,7 +116,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     if cls and ("byline" in cls or "author-name" in cls):
                         el = el if el is not None else elementFactory(doc, c)
                         bylines.append(el)
-                    if tag in invisible_tags:
+                    if unseen:
                         el = el if el is not None else elementFactory(doc, c)
                         invisible.append(el)
                 if cls is not None or eid is not None or role is not None or framed:

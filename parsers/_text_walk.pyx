@@ -14,7 +14,7 @@ from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, import_lxml__etree
 
-from parsers._nodes cimport next_in
+from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
 
 import_lxml__etree()
 
@@ -72,9 +72,19 @@ cdef inline bint _element_like(tree.xmlNode* c) noexcept:
         or c.type == tree.XML_PI_NODE or c.type == tree.XML_ENTITY_REF_NODE
 
 
-cdef inline bint _tag_in(tree.xmlNode* c, frozenset tags):
-    # an element's tag in a set of plain tag names (lxml names one in a namespace "{uri}name")
-    return c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and (<const char*>c.name).decode("utf-8") in tags
+cdef TagSets _sets
+_sets.used = 0
+cdef list _sets_kept = []
+
+
+cdef inline bint _tag_in(tree.xmlNode* c, const TagSet* s, frozenset tags):
+    # an element's tag in a set of plain tag names (lxml names one in a namespace "{uri}name");
+    # s: tagset() of tags
+    if c.type != tree.XML_ELEMENT_NODE or c.ns is not NULL:
+        return False
+    if s.n >= 0:
+        return tagset_has(s, <const char*>c.name)
+    return (<const char*>c.name).decode("utf-8") in tags
 
 
 cdef int _all_text(Buffer* b, tree.xmlNode* top) except -1:
@@ -111,12 +121,14 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
     cdef tree.xmlNode* top = el._c_node
     cdef tree.xmlNode* c = top.children
     cdef Buffer b = Buffer(NULL, 0, 0)
+    cdef const TagSet* skip = tagset(&_sets, skip_tags, _sets_kept)
+    cdef const TagSet* blocks = tagset(&_sets, block_tags, _sets_kept)
     if top.type != tree.XML_ELEMENT_NODE:
         return [p for p in (" ".join(x.split()) for x in _own_content(el).split("\n")) if p]
     try:
         # the element's own text (lxml's .text: the text nodes before its first child), unless
         # it is one to skip; its children are read either way
-        if not _tag_in(top, skip_tags):
+        if not _tag_in(top, skip, skip_tags):
             while c is not NULL and _is_text(c):
                 _add(&b, <const char*>c.content)
                 c = c.next
@@ -126,13 +138,13 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
         while c is not NULL:
             if _is_text(c):  # a tail, or text inside an element being read
                 _add(&b, <const char*>c.content)
-            elif c.type == tree.XML_ELEMENT_NODE and not _tag_in(c, skip_tags):
-                if _tag_in(c, block_tags):
+            elif c.type == tree.XML_ELEMENT_NODE and not _tag_in(c, skip, skip_tags):
+                if _tag_in(c, blocks, block_tags):
                     _add_char(&b, b"\n")
                 if c.children is not NULL:
                     c = c.children
                     continue
-                if _tag_in(c, block_tags):
+                if _tag_in(c, blocks, block_tags):
                     _add_char(&b, b"\n")
             # (a skipped element, comment or the like: nothing of it, its tail follows)
             while c.next is NULL:
@@ -140,7 +152,7 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
                 if c is top:
                     c = NULL
                     break
-                if _tag_in(c, block_tags):  # leaving a block element
+                if _tag_in(c, blocks, block_tags):  # leaving a block element
                     _add_char(&b, b"\n")
             if c is NULL:
                 break
@@ -157,6 +169,7 @@ def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
     text is shorter than at_least."""
     cdef tree.xmlNode* c = el._c_node.children
     cdef Buffer b = Buffer(NULL, 0, 0)
+    cdef const TagSet* inlines = tagset(&_sets, inline_tags, _sets_kept)
     if el._c_node.type != tree.XML_ELEMENT_NODE:
         text = _own_content(el)
         return "" if at_least and len(text) < at_least else " ".join(text.split())
@@ -167,7 +180,7 @@ def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
         while c is not NULL:  # c: an element-like child; then its tail
             if _element_like(c):
                 _add_char(&b, b" ")
-                if _tag_in(c, inline_tags):
+                if _tag_in(c, inlines, inline_tags):
                     _all_text(&b, c)
                     _add_char(&b, b" ")
             elif _is_text(c):
