@@ -12,7 +12,7 @@ compares the records of both.
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
-from lxml.includes.etreepublic cimport _Element, import_lxml__etree
+from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
 
 from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
 
@@ -163,16 +163,10 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
     return [p for p in (" ".join(x.split()) for x in text.split("\n")) if p]
 
 
-def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
-    """generic._direct_text(el, at_least): the element's text and its children's tails with its
-    inline children's text, parts joined by spaces and whitespace folded; "" when the joined
-    text is shorter than at_least."""
-    cdef tree.xmlNode* c = el._c_node.children
+cdef unicode _direct(tree.xmlNode* node, Py_ssize_t at_least, const TagSet* inlines, frozenset inline_tags):
+    # direct_text() of an element node
+    cdef tree.xmlNode* c = node.children
     cdef Buffer b = Buffer(NULL, 0, 0)
-    cdef const TagSet* inlines = tagset(&_sets, inline_tags, _sets_kept)
-    if el._c_node.type != tree.XML_ELEMENT_NODE:
-        text = _own_content(el)
-        return "" if at_least and len(text) < at_least else " ".join(text.split())
     try:
         while c is not NULL and _is_text(c):  # el.text
             _add(&b, <const char*>c.content)
@@ -194,10 +188,18 @@ def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
     return " ".join(text.split())
 
 
-def link_density(_Element el, Py_ssize_t text_len):
-    """generic._link_density(el, text_len): the folded text of the links in el (el too, if it
-    is one) over text_len."""
-    cdef tree.xmlNode* top = el._c_node
+def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
+    """generic._direct_text(el, at_least): the element's text and its children's tails with its
+    inline children's text, parts joined by spaces and whitespace folded; "" when the joined
+    text is shorter than at_least."""
+    if el._c_node.type != tree.XML_ELEMENT_NODE:
+        text = _own_content(el)
+        return "" if at_least and len(text) < at_least else " ".join(text.split())
+    return _direct(el._c_node, at_least, tagset(&_sets, inline_tags, _sets_kept), inline_tags)
+
+
+cdef double _density(tree.xmlNode* top, Py_ssize_t text_len) except -1.0:
+    # link_density() of any node
     cdef tree.xmlNode* c = top
     cdef Buffer b = Buffer(NULL, 0, 0)
     cdef Py_ssize_t links = 0
@@ -213,3 +215,162 @@ def link_density(_Element el, Py_ssize_t text_len):
     finally:
         PyMem_Free(b.data)
     return links / text_len
+
+
+def link_density(_Element el, Py_ssize_t text_len):
+    """generic._link_density(el, text_len): the folded text of the links in el (el too, if it
+    is one) over text_len."""
+    return _density(el._c_node, text_len)
+
+
+cdef struct Pending:  # an element whose children are still to be scored, and its weight
+    tree.xmlNode* node
+    double factor
+
+
+cdef bint _has_children(tree.xmlNode* node) noexcept:
+    # len(el) > 0: any element-like child
+    cdef tree.xmlNode* c = node.children
+    while c is not NULL:
+        if _element_like(c):
+            return True
+        c = c.next
+    return False
+
+
+cdef bint _holds(tree.xmlNode* node, const TagSet* containers, frozenset container_tags):
+    # generic._holds_container(el): a child whose tag makes el a container
+    cdef tree.xmlNode* c = node.children
+    while c is not NULL:
+        if _tag_in(c, containers, container_tags):
+            return True
+        c = c.next
+    return False
+
+
+cdef inline object _parent_element(_Document doc, tree.xmlNode* node):
+    # el.getparent(): the parent if it is element-like, else None
+    cdef tree.xmlNode* p = node.parent
+    if p is NULL or not _element_like(p):
+        return None
+    return elementFactory(doc, p)
+
+
+def score_walk(_Element root, dict known, context_factor, block_score, frozenset factor_tags,
+               frozenset leaf_blocks, frozenset maybe_leaf, frozenset container_children,
+               frozenset inline_tags):
+    """generic._score_walk(root, known): the paragraph scores of root's containers, before the
+    names' weights. The same dict, filled in the same order with the same arithmetic; an lxml
+    proxy is made only for an element that gets a score or whose names weigh (`known`)."""
+    cdef _Document doc = root._doc
+    cdef const TagSet* factors = tagset(&_sets, factor_tags, _sets_kept)
+    cdef const TagSet* leaves = tagset(&_sets, leaf_blocks, _sets_kept)
+    cdef const TagSet* maybe = tagset(&_sets, maybe_leaf, _sets_kept)
+    cdef const TagSet* containers = tagset(&_sets, container_children, _sets_kept)
+    cdef const TagSet* inlines = tagset(&_sets, inline_tags, _sets_kept)
+    cdef dict scores = {}
+    cdef Pending* stack = NULL
+    cdef Py_ssize_t depth = 0, capacity = 0
+    cdef Pending* grown
+    cdef tree.xmlNode* node
+    cdef tree.xmlNode* c
+    cdef double factor, f, score, density
+    cdef bint leaf, kids
+    cdef object proxy, parent, grand
+    cdef unicode own, raw, text
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    try:
+        stack = <Pending*>PyMem_Realloc(NULL, 64 * sizeof(Pending))
+        if stack is NULL:
+            raise MemoryError()
+        capacity = 64
+        stack[0].node = root._c_node
+        stack[0].factor = 1.0
+        depth = 1
+        while depth:
+            depth -= 1
+            node = stack[depth].node
+            factor = stack[depth].factor
+            c = node.children
+            while c is not NULL:
+                if c.type != tree.XML_ELEMENT_NODE:  # text, comments and the like: nothing to score
+                    c = c.next
+                    continue
+                proxy = None
+                if known is not None and not _tag_in(c, factors, factor_tags) and (
+                        c._private is NULL or known.get(elementFactory(doc, c)) is None):
+                    # (known's keys are live proxies: a node without one is not among them)
+                    f = factor  # no names, no telling tag: _context_factor() is 1.0
+                else:
+                    proxy = elementFactory(doc, c)
+                    f = factor * <double>context_factor(proxy, known)
+                kids = _has_children(c)
+                own = ""
+                if _tag_in(c, leaves, leaf_blocks):
+                    leaf = True
+                    if kids and c.ns is NULL and (strcmp(<const char*>c.name, "li") == 0
+                                                  or strcmp(<const char*>c.name, "td") == 0) \
+                            and _holds(c, containers, container_children):
+                        if depth == capacity:
+                            grown = <Pending*>PyMem_Realloc(stack, 2 * capacity * sizeof(Pending))
+                            if grown is NULL:
+                                raise MemoryError()
+                            stack = grown
+                            capacity *= 2
+                        stack[depth].node = c
+                        stack[depth].factor = f
+                        depth += 1
+                elif _tag_in(c, maybe, maybe_leaf):
+                    leaf = not kids or not _holds(c, containers, container_children)
+                    if not leaf:
+                        own = _direct(c, 25, inlines, inline_tags)
+                else:
+                    leaf = False
+                    # (without children, _direct() is the .text the twin reads: the same test)
+                    own = _direct(c, 25, inlines, inline_tags)
+                if not leaf:
+                    if kids:
+                        if depth == capacity:
+                            grown = <Pending*>PyMem_Realloc(stack, 2 * capacity * sizeof(Pending))
+                            if grown is NULL:
+                                raise MemoryError()
+                            stack = grown
+                            capacity *= 2
+                        stack[depth].node = c
+                        stack[depth].factor = f
+                        depth += 1
+                    if len(own) >= 25:
+                        score = <double>block_score(own) * f
+                        if proxy is None:
+                            proxy = elementFactory(doc, c)
+                        scores[proxy] = <double>scores.get(proxy, 0.0) + score
+                        parent = elementFactory(doc, node)
+                        scores[parent] = <double>scores.get(parent, 0.0) + score / 2
+                    c = c.next
+                    continue
+                b.size = 0
+                _all_text(&b, c)
+                if b.size < 25:  # (fewer bytes, fewer characters: too short either way)
+                    c = c.next
+                    continue
+                raw = _text(&b)
+                if len(raw) < 25:
+                    c = c.next
+                    continue
+                text = " ".join(raw.split())
+                if len(text) < 25:
+                    c = c.next
+                    continue
+                score = <double>block_score(text)
+                density = _density(c, len(text)) if kids else 0.0
+                score *= (1 - (1.0 if 1.0 < density else density)) * f
+                parent = elementFactory(doc, node)
+                scores[parent] = <double>scores.get(parent, 0.0) + score
+                grand = _parent_element(doc, node)
+                if grand is not None:
+                    scores[grand] = <double>scores.get(grand, 0.0) + score / 2
+                c = c.next
+    finally:
+        PyMem_Free(stack)
+        PyMem_Free(b.data)
+    return scores

@@ -1496,7 +1496,26 @@ def _holds_container(el: lxml.html.HtmlElement) -> bool:
 def _score_blocks(root: lxml.html.HtmlElement,
                   known: dict[lxml.html.HtmlElement, int] | None = None) -> dict[lxml.html.HtmlElement, float]:
     """Container scores: each paragraph-like block gives its parent its score, its grandparent
-    half; one walk of the tree, carrying the boilerplate weight of the ancestors down."""
+    half; one walk of the tree, carrying the boilerplate weight of the ancestors down. Then
+    the containers the publishing system names as the article weigh more."""
+    if _text_in_c is not None:  # the walk over libxml2's nodes (parsers/_text_walk.pyx)
+        scores = _text_in_c.score_walk(root, known, _context_factor, _block_score, _FACTOR_TAGS, _LEAF_BLOCKS,
+                                       _MAYBE_LEAF, _CONTAINER_CHILDREN, _INLINE)
+    else:
+        scores = _score_walk(root, known)
+    for el in scores:
+        get = el.get  # (_names_match for both patterns, reading the names once)
+        values = [v for v in (get("class"), get("id"), get("role")) if v]
+        if values and any(_has(_BODY_NAME, v) for v in values):
+            scores[el] *= 3.0  # the names publishing systems give the article text itself
+        elif (values and any(_has(_POSITIVE, v) for v in values)) or el.tag in ("article", "main"):
+            scores[el] *= 1.25
+    return scores
+
+
+def _score_walk(root: lxml.html.HtmlElement,
+                known: dict[lxml.html.HtmlElement, int] | None = None) -> dict[lxml.html.HtmlElement, float]:
+    """The walk of _score_blocks() (its Python twin: score_walk in parsers/_text_walk.pyx)."""
     scores: dict[lxml.html.HtmlElement, float] = {}
     stack: list[tuple[lxml.html.HtmlElement, float]] = [(root, 1.0)]
     known_get = known.get if known is not None else None
@@ -1550,13 +1569,6 @@ def _score_blocks(root: lxml.html.HtmlElement,
             grand = el.getparent()
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + score / 2
-    for el in scores:
-        get = el.get  # (_names_match for both patterns, reading the names once)
-        values = [v for v in (get("class"), get("id"), get("role")) if v]
-        if values and any(_has(_BODY_NAME, v) for v in values):
-            scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif (values and any(_has(_POSITIVE, v) for v in values)) or el.tag in ("article", "main"):
-            scores[el] *= 1.25
     return scores
 
 

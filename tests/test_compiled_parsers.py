@@ -113,7 +113,8 @@ lead <b>bold</b> tail<!-- a comment --> after
 @needs_compiled
 def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     """Element by element, on every fixture page and a page of edge cases (a script as the
-    root, comments, nested links, duplicate attributes, hidden and framed elements)."""
+    root, comments, nested links, duplicate attributes, hidden and framed elements): the text
+    functions, the names and links walks, and the container scores of each element's subtree."""
     import parsers._names_walk  # noqa: F401
     import parsers.api as api
     from parsers._links_walk import hrefs as links_in_c
@@ -154,9 +155,16 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
                     python.article_bodies) == (c.flags, c.invisible, c.rdfa_or_byline, c.schema_comments,
                                                c.article_bodies)
             assert links_in_c(tree) == api._hrefs_in_python(tree)
+            known = c.body_flags()
             for el in tree.iter():
                 if not isinstance(el.tag, str):
                     continue
+                # the container scores: the same elements, in the same order, the same floats
+                # (C first: it then meets nodes without a proxy, as in a parse)
+                for names in (known, None):
+                    c_scores = list(generic._score_blocks(el, names).items())
+                    python_scores, _ = both(lambda: list(generic._score_blocks(el, names).items()))
+                    assert python_scores == c_scores, (el.tag, el.attrib)
                 if el.tag in ("a", "area", "div"):
                     assert links_in_c(el) == api._hrefs_in_python(el)
                 python, c = both(lambda: (textutil.text_of(el), textutil.block_texts(el),
