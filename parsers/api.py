@@ -63,7 +63,7 @@ def _parse(body: bytes | str, url: str, headers: dict[str, str], fetched_at: dat
         return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION,
                           warnings=[f"not an HTML page (Content-Type {ctype}): nothing extracted"])
     text, _used, warnings = decode_body(body, headers)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(): a copy of the whole page)
         return ParsedPage(url=url, profile="generic", parser_version=PARSER_VERSION,
                           warnings=warnings + ["empty document"])
     tree = parse_html(text)

@@ -79,11 +79,26 @@ def _names_match(pattern: re.Pattern[str], el: lxml.html.HtmlElement) -> bool:
     """_has(pattern, _attrs(el)) for a pattern that cannot match across a space (whole words,
     or words without spaces): looked up per class, id and role value, so a class string that
     comes back is remembered even when the element's id is unique."""
+    seen = _MATCHED.get(pattern)
+    if seen is None:
+        seen = _MATCHED[pattern] = {}
     get = el.get
     for value in (get("class"), get("id"), get("role")):
-        if value and _has(pattern, _role_words(value)):
-            return True
+        if value:
+            hit = seen.get(value)
+            if hit is None:
+                if len(seen) >= 1 << 15:  # unique ids would grow it without end
+                    seen.clear()
+                hit = seen[value] = _has(pattern, _role_words(value))
+            if hit:
+                return True
     return False
+
+
+# _names_match's answers per pattern and raw value: a dict lookup, where _has() (an lru_cache)
+# makes a key of pattern and value and _role_words() tests the value first (comment threads
+# ask this of every element of every comment)
+_MATCHED: dict[re.Pattern[str], dict[str, bool]] = {}
 
 
 # the attributes the names walk reads besides class and id
@@ -1503,14 +1518,31 @@ def _score_blocks(root: lxml.html.HtmlElement,
                                        _MAYBE_LEAF, _CONTAINER_CHILDREN, _INLINE)
     else:
         scores = _score_walk(root, known)
+    weights = _WEIGHT_BITS
     for el in scores:
-        get = el.get  # (_names_match for both patterns, reading the names once)
-        values = [v for v in (get("class"), get("id"), get("role")) if v]
-        if values and any(_has(_BODY_NAME, v) for v in values):
+        get = el.get  # (both patterns, reading the names once)
+        bits = 0
+        for value in (get("class"), get("id"), get("role")):
+            if value:
+                found = weights.get(value)
+                bits |= _weight_bits(value) if found is None else found
+        if bits & 1:
             scores[el] *= 3.0  # the names publishing systems give the article text itself
-        elif (values and any(_has(_POSITIVE, v) for v in values)) or el.tag in ("article", "main"):
+        elif bits & 2 or el.tag in ("article", "main"):
             scores[el] *= 1.25
     return scores
+
+
+_WEIGHT_BITS: dict[str, int] = {}
+
+
+def _weight_bits(value: str) -> int:
+    """1: a class, id or role value names the article text (_BODY_NAME); 2: it reads like
+    content (_POSITIVE). Remembered per value."""
+    if len(_WEIGHT_BITS) >= 1 << 15:  # unique ids would grow it without end
+        _WEIGHT_BITS.clear()
+    bits = _WEIGHT_BITS[value] = (1 if _BODY_NAME.search(value) else 0) | (2 if _POSITIVE.search(value) else 0)
+    return bits
 
 
 def _score_walk(root: lxml.html.HtmlElement,
@@ -1793,7 +1825,8 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
     """The article: the container the page marks as its body, else the best-scoring container
     and the siblings that continue it, with the boilerplate inside them (share bars, related
     posts, author boxes) removed. names: the names walk of the tree `root` belongs to (ads may
-    have been cut from it since), for what is invisible and what is marked articleBody."""
+    have been cut from it since), for what is invisible and what is marked articleBody.
+    The tree is cut as the body is found: pass one nothing else will read."""
     if names is None:
         _drop_invisible(root)
         marked = _marked_body(root)
@@ -1826,7 +1859,12 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
                 continue
             nodes.append(el)
     paragraphs = [p for n in nodes for p in block_texts(n)]
-    return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs, html=sanitize_fragments(nodes, url))
+    # the tree is this function's to cut (its callers pass a copy, or a tree they are done
+    # with): the nodes are sanitized where they are, unless one holds another
+    chosen = set(nodes)
+    apart = not any(a in chosen for n in nodes for a in n.iterancestors())
+    return Body(text="\n\n".join(paragraphs), paragraphs=paragraphs,
+                html=sanitize_fragments(nodes, url, in_place=apart))
 
 
 def _related_anchors(names: _Names) -> list[lxml.html.HtmlElement]:

@@ -53,10 +53,13 @@ def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
                 node.set(name, absolute)
 
 
-def sanitize_fragments(elements: Iterable[lxml.html.HtmlElement], base_url: str) -> str:
+def sanitize_fragments(elements: Iterable[lxml.html.HtmlElement], base_url: str, *, in_place: bool = False) -> str:
+    """The elements as sanitized HTML, one after another. in_place: the caller has no further
+    use for the elements and none of them holds another, so they are cleaned themselves instead
+    of copies (a copy of the whole article otherwise)."""
     out = []
     for el in elements:
-        c = copy.deepcopy(el)
+        c = el if in_place else copy.deepcopy(el)
         c.tail = None
         if not isinstance(c.tag, str) or c.tag in DROP_WITH_CONTENT:
             continue
