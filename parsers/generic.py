@@ -800,11 +800,13 @@ def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True, name
 
 
 def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
-               named: set[lxml.html.HtmlElement] | None = None) -> str:
+               named: set[lxml.html.HtmlElement] | None = None,
+               text_named: set[lxml.html.HtmlElement] | None = None) -> str:
     """A comment's own words: its text container if it names one, else the item without its
     author/date/reply chrome; nested replies left out either way. others: the page's other
     comment items (the item itself may be in it: only its descendants are looked up). named:
-    the elements with a class, id or role, if known (no other can be a text container)."""
+    the elements with a class, id or role, if known (no other can be a text container);
+    text_named: those whose names read as a text container (_TEXT_CLASS), if known."""
     # the item's own elements: its subtree without the nested comments (document order)
     own: list[lxml.html.HtmlElement] = []
     stack = [c for c in reversed(item) if isinstance(c.tag, str)]
@@ -814,7 +816,8 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
             continue
         own.append(el)
         stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
-    containers = [el for el in own if (named is None or el in named) and _names_match(_TEXT_CLASS, el)]
+    containers = [el for el in own if el in text_named] if text_named is not None else \
+        [el for el in own if (named is None or el in named) and _names_match(_TEXT_CLASS, el)]
     containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
     if containers:
         size = {c: len(fold_ws(text_of(c))) for c in containers}
@@ -983,6 +986,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
         return None
     item_set = set(items)
     named = set(names.elements) if names is not None else None
+    text_named = names.marked(_NAME_BIT[(_TEXT_CLASS, "all")]) if names is not None else None
     out: list[_Found] = []
     taken: set[lxml.html.HtmlElement] = set()  # the <dd>s a <dt> comment has read
     for li in items:
@@ -1002,7 +1006,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
             if found is not None:
                 out.append(found)
             continue
-        text = _item_text(li, item_set, named)
+        text = _item_text(li, item_set, named, text_named)
         if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.search(text):
             continue
         author_el = _item_author(li)
@@ -1099,7 +1103,7 @@ _COMMENTISH = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond
 _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (_AD_MARK, "all"), (_ADSBYGOOGLE, "all"), (_ITEM_ID, "id"), (_ITEM_CLASS, "class"),
     (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"), (_BOILER, "all"),
-    (_HIDDEN_CLASS, "class"), (_WIDGET_CLASS, "class"), (_WIDGET_CLASS, "id"))
+    (_HIDDEN_CLASS, "class"), (_WIDGET_CLASS, "class"), (_WIDGET_CLASS, "id"), (_TEXT_CLASS, "all"))
 _NAME_BIT: dict[tuple[re.Pattern[str], str], int] = {key: 1 << i for i, key in enumerate(_NAME_PATTERNS)}
 _ALL_BITS = sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "all")
 _CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "class")

@@ -164,6 +164,34 @@ def test_comment_section_names_are_found_in_any_case_and_in_non_ascii_spellings(
     assert not _value_bits("article-body main") & section
 
 
+def test_the_names_walk_marks_what_each_finders_pattern_matches_in_the_names_themselves():
+    """The finders read which names match their patterns from the names walk's bits (each
+    class, id and role value looked up once, digit runs as zeros, ASCII lower-cased against a
+    case-exact twin); on every fixture page and some awkward values, an element has a
+    pattern's bit exactly when the pattern matches one of its names as written."""
+    import lxml.html
+
+    from parsers.generic import _NAME_BIT, _NAME_PATTERNS, _Names, _has, _role_words
+    from parsers.htmlload import parse_html
+
+    odd = lxml.html.fromstring(
+        "<div><p class='Comment-Content'>a</p><p class='entry12 text-2'>b</p><p id='x_message'>c</p>"
+        "<p role='main text'>d</p><p class='commentbody\nreply'>e</p><p class='se\u017ftion content'>f</p>"
+        "<p class='post-message type-post category-ads hentry'>g</p><ins class='adsbygoogle'></ins></div>")
+    trees = [parse_html(f.read_bytes().decode("utf-8", "replace"))
+             for f in sorted((Path(__file__).parent / "fixtures").rglob("*.html"))] + [odd]
+    checked = 0
+    for tree in trees:
+        names = _Names(tree)
+        for pattern, of in _NAME_PATTERNS:
+            read = {"class": ("class",), "id": ("id",), "all": ("class", "id", "role")}[of]
+            expected = [el for el in tree.iter() if isinstance(el.tag, str)
+                        and any(_has(pattern, _role_words(v)) for v in map(el.get, read) if v)]
+            assert names.matching(pattern, of) == expected, (pattern.pattern[:40], of)
+            checked += len(expected)
+    assert checked > 100
+
+
 def _inline(html: str):  # type: ignore[no-untyped-def]
     return parsers.parse("<html><head><title>Vitamin D</title></head><body><article><p>"
                          + "Vitamin D is made in the skin in summer, and in winter it comes from food. " * 4
