@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 
 import lxml.html
 from lxml import etree
@@ -108,7 +109,7 @@ def to_iso_date(value: str | None, formats: list[str] | tuple[str, ...] = ()) ->
         return _iso(parsed, has_time=any(c in fmt for c in "HIMS"))
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return value
-    written = _written_english(value)
+    written = _iso_8601(value) or _written_english(value)
     if written is not None:
         return written
     if not _DIGIT.search(value):
@@ -133,20 +134,33 @@ _MONTHS = {name: i for i, names in enumerate((
 # "July 18th, 2012, 8:12 am", "Nov 1, 2012 at 2:57 pm", "March 12, 2013": how most pages write
 # a comment's time; read here in a few microseconds (dateutil takes a hundred, and gives the
 # same answer for these: tests/test_textutil_dates.py)
+# (and "26 October 2012 17:38"; a time may end in a zone's abbreviation: "4:16 AM PDT")
+_CLOCK = r"(?:,? (?:at )?(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))? ?(?P<ap>[AaPp][Mm])?(?: (?P<tz>[A-Z]{3,5}))?)?"
 _WRITTEN_ENGLISH = re.compile(
-    r"(?P<mon>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
-    r"(?:,? (?:at )?(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))? ?(?P<ap>[AaPp][Mm])?)?")
+    r"(?P<mon>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})" + _CLOCK)
+_WRITTEN_DAY_FIRST = re.compile(
+    r"(?P<day>\d{1,2})(?:st|nd|rd|th)? (?P<mon>[A-Za-z]{3,9})\.?,? (?P<year>\d{4})" + _CLOCK)
+# A zone abbreviation dateutil does not know it leaves out (the time reads as UTC), as it does
+# UTC and GMT (which are UTC); these words it reads as something else, and the machine's own
+# zone names it reads as local time: for those it decides.
+_NOT_A_ZONE = frozenset({*_MONTHS, "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu",
+                         "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday",
+                         "hour", "hours", "minute", "minutes", "second", "seconds"})
 
 
 def _written_english(value: str) -> str | None:
-    """to_iso_date() of a month-day-year date with an optional 12- or 24-hour time, else None
-    (dateutil decides)."""
-    m = _WRITTEN_ENGLISH.fullmatch(value)
+    """to_iso_date() of a month-day-year (or day-month-year) date with an optional 12- or
+    24-hour time, else None (dateutil decides)."""
+    m = _WRITTEN_ENGLISH.fullmatch(value) or _WRITTEN_DAY_FIRST.fullmatch(value)
     if m is None:
         return None
     month = _MONTHS.get(m.group("mon").lower())
     year, day = int(m.group("year")), int(m.group("day"))
     if month is None or not 1990 <= year <= 2100:
+        return None
+    zone = m.group("tz")
+    if zone is not None and (zone.lower() in _NOT_A_ZONE
+                             or (zone in time.tzname and zone not in ("UTC", "GMT"))):
         return None
     if m.group("h") is None:
         try:
@@ -164,6 +178,38 @@ def _written_english(value: str) -> str | None:
     except ValueError:
         return None
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# "2019-11-19T07:03:25+00:00", "2019-11-20T06:35:39.403Z", "2012-07-24 04:16": how <time
+# datetime> and meta tags write a moment; read here (dateutil takes a hundred microseconds,
+# and gives the same moment: tests/test_textutil_dates.py)
+_ISO_MOMENT = re.compile(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ](?P<h>\d{2}):(?P<mi>\d{2})"
+                         r"(?::(?P<s>\d{2})(?:\.\d{1,6})?)?(?:(?P<z>Z)|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2}))?")
+
+
+def _iso_8601(value: str) -> str | None:
+    """to_iso_date() of an ISO 8601 date and time, with or without an offset, else None
+    (dateutil decides)."""
+    m = _ISO_MOMENT.fullmatch(value)
+    if m is None:
+        return None
+    year = int(m.group("y"))
+    if not 1990 <= year <= 2100:
+        return None
+    zone = timezone.utc
+    if m.group("sign") is not None:
+        if int(m.group("om")) > 59:
+            return None
+        offset = timedelta(hours=int(m.group("oh")), minutes=int(m.group("om")))
+        if offset >= timedelta(hours=24):
+            return None
+        zone = timezone(-offset if m.group("sign") == "-" else offset)
+    try:
+        parsed = datetime(year, int(m.group("mo")), int(m.group("d")), int(m.group("h")), int(m.group("mi")),
+                          int(m.group("s") or 0), tzinfo=zone)
+    except ValueError:  # (hour 24, a 30th of February: dateutil's call)
+        return None
+    return _iso(parsed, True)
 
 
 def _iso(parsed: datetime | date, has_time: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from datetime import datetime
 
 from dateutil import parser as dateutil_parser
@@ -40,6 +41,44 @@ def test_written_english_dates_read_as_dateutil_reads_them() -> None:
             assert fast == _by_dateutil(value), value
         assert to_iso_date(value) == _by_dateutil(value), value
     assert answered > 1000  # the fast path did answer most of them
+
+
+def test_day_first_dates_and_zone_abbreviations_read_as_dateutil_reads_them() -> None:
+    """"26 October 2012 17:38", and a time ending in a zone's abbreviation ("4:16 AM PDT"):
+    dateutil leaves out one it does not know and reads UTC and GMT as UTC; a word it reads as
+    something else (a month, a weekday) and the machine's own zone names it decides."""
+    dates = ["26 October 2012", "1st Jan. 2013", "9 Sept, 2011", "31 Feb 2012", "12 Foo 2012", "July 24, 2012"]
+    times = ["", " 17:38", ", 4:16 AM", " at 9:05:07 pm", " 4:16 AM PDT", " 17:38 CET", " 4:16 pm UTC",
+             " 4:16 GMT", " 4:16 AM MON", " 4:16 AM JAN", " 4:16 AM MARCH", " 4:16 HOURS", " 4:16 AM ABCDEF",
+             f" 4:16 AM {time.tzname[0]}", " 4:16 AM AT"]
+    answered = 0
+    for day, clock in itertools.product(dates, times):
+        value = day + clock
+        fast = textutil._written_english(value)
+        if fast is not None:
+            answered += 1
+            assert fast == _by_dateutil(value), value
+        assert to_iso_date(value) == _by_dateutil(value), value
+    assert answered > 30
+    assert to_iso_date("July 24, 2012 4:16 AM PDT") == "2012-07-24T04:16:00Z"
+
+
+def test_iso_8601_moments_read_as_dateutil_reads_them() -> None:
+    """The ISO 8601 date-times of <time datetime> and meta tags: the same moment as dateutil's,
+    offsets and fractions of a second included; what it does not take, dateutil decides."""
+    days = ["2019-11-19", "1989-12-31", "2100-01-01", "2012-02-30"]
+    clocks = ["T07:03:25", " 07:03", "T23:59:59.403", "T00:00:00.123456", "T24:00:00", "T07:03:25.1234567"]
+    zones = ["", "Z", "+00:00", "-06:00", "+0530", "+05:30", "-0000", "+14:00", "+05:99", "z"]
+    answered = 0
+    for day, clock, zone in itertools.product(days, clocks, zones):
+        value = day + clock + zone
+        fast = textutil._iso_8601(value)
+        if fast is not None:
+            answered += 1
+            assert fast == _by_dateutil(value), value
+        assert to_iso_date(value) == _by_dateutil(value), value
+    assert answered > 60
+    assert to_iso_date("2019-11-20T04:31:13-06:00") == "2019-11-20T10:31:13Z"
 
 
 def test_written_english_examples() -> None:
