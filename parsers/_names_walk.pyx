@@ -31,18 +31,18 @@ cdef list _sets_kept = []
 
 
 def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
-         frozenset invisible_tags, frozenset rare_attrs, own_hidden):
+         frozenset invisible_tags, frozenset rare_attrs, own_hidden, long iframe_bit):
     """(elements, classes, ids, roles, flags, invisible, rdfa_or_byline, schema_comments,
-    article_bodies), as _Names.__init__ fills them; root's subtree in document order."""
+    article_bodies, flagged), as _Names.__init__ fills them; root's subtree in document order."""
     cdef _Document doc = root._doc
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* c = top
     cdef tree.xmlAttr* a
     cdef list elements = [], classes = [], ids = [], roles = [], flags = []
-    cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = []
+    cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = [], flagged = []
     cdef object tag, cls, eid, role, itemtype, prop, itemprop, get, name, b, el
     cdef dict rare
-    cdef bint framed, unseen
+    cdef bint framed, unseen, iframe
     cdef long f
     cdef const TagSet* unseen_tags = tagset(&_sets, invisible_tags, _sets_kept)
     cdef const TagSet* rare_names = tagset(&_sets, rare_attrs, _sets_kept)
@@ -52,7 +52,8 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
             # the tag is read as bytes (no Python string for it: most elements need none)
             if c.ns is NULL and unseen_tags.n >= 0:
                 unseen = tagset_has(unseen_tags, <const char*>c.name)
-                framed = strcmp(<const char*>c.name, "ins") == 0 or strcmp(<const char*>c.name, "iframe") == 0
+                iframe = strcmp(<const char*>c.name, "iframe") == 0
+                framed = iframe or strcmp(<const char*>c.name, "ins") == 0
             else:  # (the HTML parser makes no element in a namespace; lxml would say "{uri}name")
                 if c.ns is NULL:
                     tag = (<const char*>c.name).decode("utf-8")
@@ -60,7 +61,8 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     el = elementFactory(doc, c)
                     tag = el.tag
                 unseen = tag in invisible_tags
-                framed = tag == "ins" or tag == "iframe"
+                iframe = tag == "iframe"
+                framed = tag == "ins" or iframe
             a = c.properties
             if a is NULL:  # only its tag can make it count
                 if unseen:
@@ -72,7 +74,10 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     classes.append("")
                     ids.append("")
                     roles.append("")
-                    flags.append(0)
+                    f = iframe_bit if iframe else 0
+                    flags.append(f)
+                    if f:
+                        flagged.append((el, f))
             else:
                 cls = eid = None
                 rare = None  # {name: value} of the rarer attributes, made where there are any
@@ -135,6 +140,10 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     if role:
                         b = known.get(role)
                         f |= (value_bits(role) if b is None else b) & all_bits
+                    if iframe:
+                        f |= iframe_bit
                     flags.append(f)
+                    if f:
+                        flagged.append((el, f))
         c = next_in(top, c)
-    return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies)
+    return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies, flagged)

@@ -143,7 +143,12 @@ class _Names:
         self.invisible: list[lxml.html.HtmlElement] = []
         classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
         self.flags: list[int] = []  # per element: bit i set when _NAME_PATTERNS[i] matches its names
+        # (and _IFRAME_BIT for an <iframe>)
         flags = self.flags
+        # (element, flags) of the elements with any flag, in document order: what the finders
+        # read (most named elements have none)
+        self.flagged: list[tuple[lxml.html.HtmlElement, int]] = []
+        add_flagged = self.flagged.append
         known = _VALUE_BITS.get
         # (bound once: the loop runs for every element of the page)
         add_element, add_class, add_id, add_role, add_flags = (
@@ -153,9 +158,9 @@ class _Names:
         class_bits, id_bits, all_bits = _CLASS_BITS, _ID_BITS, _ALL_BITS
         if _walk_in_c is not None:  # the same walk over libxml2's nodes (parsers/_names_walk.pyx)
             (self.elements, classes, ids, roles, self.flags, self.invisible, self.rdfa_or_byline,
-             self.schema_comments, self.article_bodies) = _walk_in_c(
+             self.schema_comments, self.article_bodies, self.flagged) = _walk_in_c(
                 tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, rare_attrs,
-                _own_hidden)
+                _own_hidden, _IFRAME_BIT)
             self._values = {"class": classes, "id": ids, "role": roles}
             self._lines = {}
             self._marked = {}
@@ -175,7 +180,11 @@ class _Names:
                     add_class("")
                     add_id("")
                     add_role("")
-                    add_flags(0)
+                    if tag == "iframe":
+                        add_flags(_IFRAME_BIT)
+                        add_flagged((el, _IFRAME_BIT))
+                    else:
+                        add_flags(0)
                 continue
             # class and id picked out in one pass over the (usually one or two) attributes; a
             # dict for the rarer ones only where the element has any
@@ -227,7 +236,11 @@ class _Names:
             if role:
                 b = known(role)
                 f |= (value_bits(role) if b is None else b) & all_bits
+            if tag == "iframe":
+                f |= _IFRAME_BIT
             add_flags(f)
+            if f:
+                add_flagged((el, f))
         self._lines: dict[str, tuple[str, list[int]]] = {}
         self._marked: dict[int, set[lxml.html.HtmlElement]] = {}
 
@@ -253,14 +266,14 @@ class _Names:
         """The elements with any of these _NAME_PATTERNS bits (remembered per bits)."""
         found = self._marked.get(bits)
         if found is None:
-            found = self._marked[bits] = {el for el, f in zip(self.elements, self.flags) if f & bits}
+            found = self._marked[bits] = {el for el, f in self.flagged if f & bits}
         return found
 
     def body_flags(self) -> dict[lxml.html.HtmlElement, int]:
         """_element_flags() of every element whose names give any, from the walk's bits (the
         same whole-word patterns, looked up per value); an element not in it has none."""
         out: dict[lxml.html.HtmlElement, int] = {}
-        for el, f in zip(self.elements, self.flags):
+        for el, f in self.flagged:
             if f & (_COMMENTISH_BIT | _BOILER_BIT):
                 out[el] = (1 if f & _COMMENTISH_BIT else 0) | (2 if f & _BOILER_BIT else 0)
         return out
@@ -279,7 +292,7 @@ class _Names:
         character lies in the line it matched in."""
         bit = _NAME_BIT.get((pattern, of))
         if bit is not None:  # one of the finders' patterns: already looked up in the walk
-            return [el for el, f in zip(self.elements, self.flags) if f & bit]
+            return [el for el, f in self.flagged if f & bit]
         lined = _LINED.get(pattern)
         if lined is None:
             lined = _LINED[pattern] = _lined(pattern)
@@ -542,9 +555,9 @@ def _collect_ads(tree: lxml.html.HtmlElement, url: str,
     # only ad-named elements, <ins class=adsbygoogle> and iframes can be ads (in document order:
     # an ad inside one already taken is not another ad)
     marked = _NAME_BIT[(_AD_MARK, "all")] | _NAME_BIT[(_ADSBYGOOGLE, "all")]
-    for el, flags in zip(names.elements, names.flags):
+    for el, flags in names.flagged:
         if not flags & marked:
-            if el.tag != "iframe":
+            if not flags & _IFRAME_BIT:
                 continue
         elif el.tag in ("html", "body"):
             continue
@@ -742,9 +755,9 @@ def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None
     names = names or _Names(tree)
     item_bits = _NAME_BIT[(_ITEM_ID, "id")] | _NAME_BIT[(_ITEM_CLASS, "class")]
     list_bit = _NAME_BIT[(_LIST_CLASS, "all")]
-    named_list = [el for el, f in zip(names.elements, names.flags) if f & item_bits]  # document order
+    named_list = [el for el, f in names.flagged if f & item_bits]  # document order
     named = set(named_list)
-    entries = {c for el, f in zip(names.elements, names.flags) if f & list_bit
+    entries = {c for el, f in names.flagged if f & list_bit
                for c in el if c.tag in ("li", "dt", "dd")}
     if entries - named:  # list entries without names of their own: document order from a walk
         found = [el for el in tree.iter() if el in named or el in entries]
@@ -1109,6 +1122,7 @@ _ALL_BITS = sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "all
 _CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "class")
 _ID_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "id")
 _VALUE_BITS: dict[str, int] = {}
+_IFRAME_BIT = 1 << len(_NAME_PATTERNS)  # (set by the names walk for an <iframe>: a name of no pattern)
 # matches where any of them does (all are case-blind; no group is referred back to)
 # _name_flags' two, as _NAME_PATTERNS bits
 _WIDGET_BITS = _NAME_BIT[(_WIDGET_CLASS, "class")] | _NAME_BIT[(_WIDGET_CLASS, "id")]

@@ -152,8 +152,8 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             python, c = both(lambda: generic._Names(tree))
             assert python.elements == c.elements and python._values == c._values
             assert (python.flags, python.invisible, python.rdfa_or_byline, python.schema_comments,
-                    python.article_bodies) == (c.flags, c.invisible, c.rdfa_or_byline, c.schema_comments,
-                                               c.article_bodies)
+                    python.article_bodies, python.flagged) == (c.flags, c.invisible, c.rdfa_or_byline,
+                                                               c.schema_comments, c.article_bodies, c.flagged)
             assert links_in_c(tree) == api._hrefs_in_python(tree)
             known = c.body_flags()
             for el in tree.iter():
