@@ -147,3 +147,53 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         flagged.append((el, f))
         c = next_in(top, c)
     return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies, flagged)
+
+
+def within(_Element top, set stop, set wanted, bint keep_stops):
+    """generic._within(top, stop, wanted, keep_stops): top's element descendants in document
+    order that are in `wanted` (None: none are), not entering those in `stop` (kept when
+    keep_stops). The sets hold live proxies, so a node without one is in neither: its proxy
+    is never made."""
+    cdef _Document doc = top._doc
+    cdef tree.xmlNode* root = top._c_node
+    cdef tree.xmlNode* c = root.children
+    cdef list out = []
+    cdef bint descend
+    cdef object el
+    while c is not NULL:
+        descend = False
+        if c.type == tree.XML_ELEMENT_NODE:
+            descend = True
+            if c._private is not NULL:
+                el = elementFactory(doc, c)
+                if el in stop:
+                    if keep_stops:
+                        out.append(el)
+                    descend = False
+                elif wanted is not None and el in wanted:
+                    out.append(el)
+        if descend and c.children is not NULL:
+            c = c.children
+            continue
+        while c.next is NULL:
+            c = c.parent
+            if c is root:
+                return out
+        c = c.next
+    return out
+
+
+def holds_any(_Element top, set members):
+    """generic._holds_any(top, members): an element below top (not top itself) is in members
+    (a set of live proxies)."""
+    cdef _Document doc = top._doc
+    cdef tree.xmlNode* root = top._c_node
+    cdef tree.xmlNode* c = root
+    if not members:
+        return False
+    while True:
+        c = next_in(root, c)
+        if c is NULL:
+            return False
+        if c.type == tree.XML_ELEMENT_NODE and c._private is not NULL and elementFactory(doc, c) in members:
+            return True

@@ -110,6 +110,10 @@ try:  # the names walk in C, where setup.py could compile it (else the loop in _
     from parsers._names_walk import walk as _walk_in_c
 except ImportError:
     _walk_in_c = None
+try:  # _within() and _holds_any() in C, likewise (the same module)
+    from parsers import _names_walk as _subtree_in_c
+except ImportError:
+    _subtree_in_c = None  # type: ignore[assignment]
 try:  # _direct_text() and _link_density() in C, likewise (parsers/_text_walk.pyx)
     from parsers import _text_walk as _text_in_c
 except ImportError:
@@ -770,21 +774,14 @@ def _comment_candidates(tree: lxml.html.HtmlElement, names: _Names | None = None
     found_set = set(found)
     twins: set[lxml.html.HtmlElement] = set()
     for el in found:
-        direct = []  # the candidates nearest below el, in document order
-        stack = [c for c in reversed(el) if isinstance(c.tag, str)]
-        while stack:
-            node = stack.pop()
-            if node in found_set:
-                direct.append(node)
-                continue
-            stack.extend(c for c in reversed(node) if isinstance(c.tag, str))
+        direct = _within(el, found_set, None, True)  # the candidates nearest below el, in document order
         if not direct:
             continue
         digits = _NON_DIGIT.sub("", el.get("id") or "")
         for d in direct:
             d_digits = _NON_DIGIT.sub("", d.get("id") or "")
             if (digits and d_digits == digits) or (not digits and d is direct[0] and
-                                                     not any(x in found_set for x in d.iter() if x is not d)):
+                                                     not _holds_any(d, found_set)):
                 twins.add(d)
                 break
     return [el for el in found if el not in twins and not _in_hidden_or_widget(el, hidden=False, names=names)]
@@ -812,15 +809,36 @@ def _in_hidden_or_widget(el: lxml.html.HtmlElement, *, hidden: bool = True, name
     return False
 
 
-def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
-               named: set[lxml.html.HtmlElement] | None = None,
-               text_named: set[lxml.html.HtmlElement] | None = None) -> str:
-    """A comment's own words: its text container if it names one, else the item without its
-    author/date/reply chrome; nested replies left out either way. others: the page's other
-    comment items (the item itself may be in it: only its descendants are looked up). named:
-    the elements with a class, id or role, if known (no other can be a text container);
-    text_named: those whose names read as a text container (_TEXT_CLASS), if known."""
-    # the item's own elements: its subtree without the nested comments (document order)
+def _within(top: lxml.html.HtmlElement, stop: set[lxml.html.HtmlElement],
+            wanted: set[lxml.html.HtmlElement] | None, keep_stops: bool) -> list[lxml.html.HtmlElement]:
+    """top's element descendants, in document order, that are in `wanted` (None: none are),
+    not entering those in `stop` (listed too when keep_stops): a comment item's own elements
+    without its nested replies, the comment items nearest below an element."""
+    if _subtree_in_c is not None:  # (read from libxml2's nodes: parsers/_names_walk.pyx)
+        return _subtree_in_c.within(top, stop, wanted, keep_stops)
+    out: list[lxml.html.HtmlElement] = []
+    stack = [c for c in reversed(top) if isinstance(c.tag, str)]
+    while stack:
+        node = stack.pop()
+        if node in stop:
+            if keep_stops:
+                out.append(node)
+            continue
+        if wanted is not None and node in wanted:
+            out.append(node)
+        stack.extend(c for c in reversed(node) if isinstance(c.tag, str))
+    return out
+
+
+def _holds_any(top: lxml.html.HtmlElement, members: set[lxml.html.HtmlElement]) -> bool:
+    """An element below top (not top itself) is one of members."""
+    if _subtree_in_c is not None:
+        return _subtree_in_c.holds_any(top, members)
+    return any(o in members for o in top.iter() if o is not top)
+
+
+def _own_elements(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+    """All of the item's elements but the nested comments (and what they hold), in document order."""
     own: list[lxml.html.HtmlElement] = []
     stack = [c for c in reversed(item) if isinstance(c.tag, str)]
     while stack:
@@ -829,9 +847,26 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
             continue
         own.append(el)
         stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
-    containers = [el for el in own if el in text_named] if text_named is not None else \
-        [el for el in own if (named is None or el in named) and _names_match(_TEXT_CLASS, el)]
-    containers = [c for c in containers if not any(o in others for o in c.iter() if o is not c)] or containers
+    return own
+
+
+def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
+               named: set[lxml.html.HtmlElement] | None = None,
+               text_named: set[lxml.html.HtmlElement] | None = None) -> str:
+    """A comment's own words: its text container if it names one, else the item without its
+    author/date/reply chrome; nested replies left out either way. others: the page's other
+    comment items (the item itself may be in it: only its descendants are looked up). named:
+    the elements with a class, id or role, if known (no other can be a text container);
+    text_named: those whose names read as a text container (_TEXT_CLASS), if known."""
+    # the item's own elements: its subtree without the nested comments (document order); with
+    # the names walk's sets only those named (no other can be a text container or chrome)
+    own: list[lxml.html.HtmlElement] | None = None
+    if named is not None and text_named is not None:
+        containers = _within(item, others, text_named, False)
+    else:
+        own = _own_elements(item, others)
+        containers = [el for el in own if (named is None or el in named) and _names_match(_TEXT_CLASS, el)]
+    containers = [c for c in containers if not _holds_any(c, others)] or containers
     if containers:
         size = {c: len(fold_ws(text_of(c))) for c in containers}
         best = max(containers, key=lambda c: size[c])
@@ -843,15 +878,16 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
             best = pick
         nested = [el for el in best.iter() if el in others and el is not best]
         return _own_text(best, nested) if nested else "\n\n".join(block_texts(best))
-    skip = [el for el in item if isinstance(el.tag, str) and (el in others or any(o in others for o in el.iter())
+    skip = [el for el in item if isinstance(el.tag, str) and (el in others or _holds_any(el, others)
                                                                or _names_match(_CHROME_CLASS, el))]
     text = _own_text(item, skip)
     # the author, date and reply chrome may sit deeper (li > div > table > td > div.comment-author)
-    chrome = [el for el in own if (named is None or el in named) and el.get("class")
-              and _CHROME_CLASS.search(el.get("class")) and not any(o in others for o in el.iter())]
+    pool = own if own is not None else _within(item, others, named, False)
+    chrome = [el for el in pool if (named is None or el in named) and el.get("class")
+              and _CHROME_CLASS.search(el.get("class")) and not _holds_any(el, others)]
     chrome = [el for el in chrome if not any(a in chrome for a in el.iterancestors())]
     if any(c.getparent() is not item for c in chrome):  # (the direct children are left out above)
-        cut = "\n\n".join(block_texts(_without(item, chrome + [el for el in own if el in others])))
+        cut = "\n\n".join(block_texts(_without(item, chrome)))
         if cut:
             return cut
     return text

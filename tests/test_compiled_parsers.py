@@ -114,7 +114,8 @@ lead <b>bold</b> tail<!-- a comment --> after
 def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     """Element by element, on every fixture page and a page of edge cases (a script as the
     root, comments, nested links, duplicate attributes, hidden and framed elements): the text
-    functions, the names and links walks, and the container scores of each element's subtree."""
+    functions, the names and links walks, the container scores of each element's subtree and
+    the subtree walks that stop at some elements."""
     import parsers._names_walk  # noqa: F401
     import parsers.api as api
     from parsers._links_walk import hrefs as links_in_c
@@ -128,12 +129,15 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     walk_in_c = generic._walk_in_c
     checked = 0
 
+    subtree_in_c = generic._subtree_in_c
+
     def both(fn):  # noqa: ANN001
-        generic._text_in_c, textutil._in_c, generic._walk_in_c = None, None, None
+        generic._text_in_c, textutil._in_c, generic._walk_in_c, generic._subtree_in_c = None, None, None, None
         try:
             python = fn()
         finally:
             generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
+            generic._subtree_in_c = subtree_in_c
         return python, fn()
 
     # and nodes the parsers' trees never hold (their parser drops them), as lxml gives them elsewhere
@@ -156,9 +160,16 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
                                                                c.schema_comments, c.article_bodies, c.flagged)
             assert links_in_c(tree) == api._hrefs_in_python(tree)
             known = c.body_flags()
+            # subtree walks that stop at some elements (nested comments) and pick others out
+            every = [el for el in tree.iter() if isinstance(el.tag, str)]
+            stop, wanted = set(every[3::7]), set(c.elements)
             for el in tree.iter():
                 if not isinstance(el.tag, str):
                     continue
+                python, in_c_ = both(lambda: ([generic._within(el, stop, w, k) for w in (wanted, None)
+                                               for k in (True, False)], generic._holds_any(el, stop),
+                                              generic._holds_any(el, set())))
+                assert python == in_c_, (el.tag, el.attrib)
                 # the container scores: the same elements, in the same order, the same floats
                 # (C first: it then meets nodes without a proxy, as in a parse)
                 for names in (known, None):
