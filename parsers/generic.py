@@ -1184,6 +1184,16 @@ _COMMENT_WORD_BITS = sum(_NAME_BIT[key] for key in (
     (_ITEM_CLASS, "class"), (_LIST_CLASS, "all"), (_SECTION_WORDS, "all"), (_COMMENTISH, "all"),
     (_WIDGET_CLASS, "class"), (_WIDGET_CLASS, "id")))
 
+# Likewise: every match of each of these holds one of its words (an ASCII value holding none
+# of them is not searched: "ad" is in advert, gpt-ad, banner-ad; "text" in comtext; "hid" in
+# hidden, hide, is-hidden)
+_WORDS_NEEDED: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("comment", "text", "content", "entry", "message"), _NAME_BIT[(_TEXT_CLASS, "all")]),
+    (("ad", "dfp", "sponsor", "outbrain", "taboola", "recommend", "newsletter", "subscribe", "social", "share"),
+     _NAME_BIT[(_AD_MARK, "all")]),
+    (("hid", "d-none", "template"), _NAME_BIT[(_HIDDEN_CLASS, "class")]),
+)
+
 # Runs of two or more digits. No _NAME_PATTERNS tells one digit from another or a run of three
 # from a longer one (they read digits as \d+ or \d{3,}; their one literal digit, "jomentry2?",
 # stands alone), so a value matches as it does with each run written "00" (two digits) or
@@ -1236,6 +1246,9 @@ def _value_bits(value: str) -> int:
             if not ("comment" in line or "discuss" in line or "respon" in line or "replies" in line
                     or "disqus" in line or "jomentry" in line):
                 skip = _COMMENT_WORD_BITS
+            for words, word_bits in _WORDS_NEEDED:
+                if not any(w in line for w in words):
+                    skip |= word_bits
         for pattern, after_sep, pattern_bits in patterns:
             if not pattern_bits & skip and pattern.search(sep_line if after_sep else line):
                 bits |= pattern_bits

@@ -152,6 +152,20 @@ def test_ids_differing_only_in_digits_share_a_lookup_but_not_a_wrong_answer():
     assert not _value_bits("comment-12a") & item
 
 
+def test_a_values_bits_are_what_each_pattern_finds_in_it():
+    """_value_bits() searches a pattern only where the value holds a word every match of it
+    holds, lower-cased, digit runs as zeros: the same bits as searching every pattern."""
+    from parsers.generic import _NAME_BIT, _has, _role_words, _value_bits
+
+    values = ["AdSlot", "gpt-ad-12", "banner_ad", "header", "Ads", "SPONSORED-box", "share", "shadow",
+              "Comment-Content", "comtext", "entry", "entry12", "post-message", "Messages", "text",
+              "textarea", "d-none", "is-Hidden", "TEMPLATE", "hide", "outbrain_widget", "comment-12",
+              "recent_comments", "diſcussion text", "ad\ncontent", "main", "", "x"]
+    for value in values:
+        expected = sum(bit for (pattern, _), bit in _NAME_BIT.items() if _has(pattern, _role_words(value.replace("\n", " "))))
+        assert _value_bits(value) == expected, value
+
+
 def test_comment_section_names_are_found_in_any_case_and_in_non_ascii_spellings():
     """The names walk skips the comment patterns for a value with no comment word in it: the
     words are matched case-blind, and a non-ASCII value (which re.I may fold) is searched in full."""
