@@ -1686,12 +1686,33 @@ _GALLERY = re.compile(r"(gallery|slideshow|carousel|lightbox)([\s_-]|$)", re.I) 
 _CAPTION = re.compile(r"(^|[\s_-])(caption|captions|credit|credits|wp-caption-text)([\s_-]|$)", re.I)
 
 
-def _is_caption(el: lxml.html.HtmlElement) -> bool:
+def _is_caption(el: lxml.html.HtmlElement, names: int | None = None) -> bool:
     """A figure, its caption or an element named like one; not an embedded post in a <figure>
-    (a quoted tweet is the article's, see _EMBED_WORDS)."""
+    (a quoted tweet is the article's, see _EMBED_WORDS). names: _inner_names(el), if known."""
     if el.tag in ("figure", "figcaption"):
         return not any("mbed" in v and _EMBED_WORDS.search(v) for v in (el.get("class"), el.get("id")) if v)
-    return _names_match(_CAPTION, el)
+    return bool((_inner_names(el) if names is None else names) & 1)
+
+
+_INNER_BITS: dict[str, int] = {}
+
+
+def _inner_names(el: lxml.html.HtmlElement) -> int:
+    """What _prune_inside() asks of an element's names, each value looked up once: 1 when
+    _CAPTION matches one (as _names_match finds), 2 when _INNER_BOILER does, 4 when _GALLERY does."""
+    get = el.get
+    bits = 0
+    for value in (get("class"), get("id"), get("role")):
+        if value:
+            found = _INNER_BITS.get(value)
+            if found is None:
+                if len(_INNER_BITS) >= 1 << 15:  # unique ids would grow it without end
+                    _INNER_BITS.clear()
+                words = _role_words(value)
+                found = _INNER_BITS[value] = ((1 if _has(_CAPTION, words) else 0) | (2 if _has(_INNER_BOILER, words) else 0)
+                                              | (4 if _has(_GALLERY, words) else 0))
+            bits |= found
+    return bits
 
 
 def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlElement, int] | None = None) -> None:
@@ -1708,11 +1729,13 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
     if total < 500:
         return
     captions = 0  # text in figures and captions, each counted once (outermost only)
+    inner: dict[lxml.html.HtmlElement, int] = {}  # _inner_names() of the children visited
     stack = [container]
     while stack:
         for child in stack.pop():
             if isinstance(child.tag, str):
-                if _is_caption(child):
+                names = inner[child] = _inner_names(child)
+                if _is_caption(child, names):
                     captions += mass.get(child, 0)
                 else:
                     stack.append(child)
@@ -1730,14 +1753,17 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                 continue
             small = size < 400  # bylines, share rows: short; captions may run long
             # (whole-word patterns: _names_match finds what a search of _attrs() finds)
-            caption = _is_caption(child)
+            names = inner.get(child)
+            if names is None:
+                names = _inner_names(child)
+            caption = _is_caption(child, names)
             if caption and not keep_captions:
                 doomed.append(child)
                 continue
-            if small and not _names_match(_CAPTION, child) and _names_match(_INNER_BOILER, child):
+            if small and not names & 1 and names & 2:
                 doomed.append(child)
                 continue
-            if not small and _names_match(_GALLERY, child):
+            if not small and names & 4:
                 doomed.append(child)
                 continue
             if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \
