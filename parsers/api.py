@@ -107,15 +107,15 @@ _ROOTED = re.compile(r"/(?!/)[^;\t\r\n]*")
 
 
 def _hrefs_in_python(tree) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
-    """(href, rel) of every <a> and <area> with an href, in document order: the Python twin of
-    parsers/_links_walk.pyx, which reads them without a proxy object per link."""
+    """(href, rel) of every <a> and <area> with an href, in document order (page_links() reads
+    them in C where parsers/_links_walk.pyx is compiled)."""
     return [(href, a.get("rel")) for a in tree.iter("a", "area") if (href := a.get("href")) is not None]
 
 
-try:
-    from parsers._links_walk import hrefs as _hrefs
+try:  # the links read from libxml2's nodes (parsers/_links_walk.pyx): page_links() in C
+    from parsers import _links_walk as _links_in_c
 except ImportError:
-    _hrefs = _hrefs_in_python
+    _links_in_c = None  # type: ignore[assignment]
 
 
 def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -131,24 +131,38 @@ def page_links(tree, url: str) -> list[str]:  # type: ignore[no-untyped-def]
         origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
     except ValueError:  # a malformed base: urljoin decides, link by link, as before
         origin = None
+
+    def absolute_of(href: str, rel: str | None) -> str | None:
+        return _absolute(href, rel, base, origin)
+
+    if _links_in_c is not None:  # (the same rules; the common links read as bytes)
+        return _links_in_c.page_links(tree, origin, absolute_of)
     out: dict[str, None] = {}
-    for href, rel in _hrefs(tree):
-        href = href.strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
-            continue
-        if rel and "nofollow" in rel.lower().split():
-            continue
-        if href.startswith(("http://", "https://")) and "/." not in href and " " not in href \
-                and "[" not in href.split("/", 3)[2]:  # (a "[" in the host: join_url checks it)
-            absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
-        elif origin is not None and href[0] == "/" and _ROOTED.fullmatch(href) and "/." not in href \
-                and not (target := href.split("#", 1)[0]).endswith("?"):  # (urljoin drops an empty query)
-            absolute = origin + target
-        else:
-            joined = join_url(base, href)
-            if joined is None:  # a malformed link: that link only is lost
-                continue
-            absolute = joined.split("#", 1)[0]
-        if absolute.startswith(("http://", "https://")):
+    for href, rel in _hrefs_in_python(tree):
+        absolute = absolute_of(href, rel)
+        if absolute is not None:
             out.setdefault(absolute, None)
     return list(out)
+
+
+def _absolute(href: str, rel: str | None, base: str, origin: str | None) -> str | None:
+    """The link an <a href> or <area href> makes on a page (base: the page's base URL; origin:
+    its "scheme://host", if http(s)): absolute, fragment cut, http(s) only; None for no link
+    (a fragment, javascript:, mailto:, rel=nofollow, a malformed URL)."""
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    if rel and "nofollow" in rel.lower().split():
+        return None
+    if href.startswith(("http://", "https://")) and "/." not in href and " " not in href \
+            and "[" not in href.split("/", 3)[2]:  # (a "[" in the host: join_url checks it)
+        absolute = href.split("#", 1)[0]  # already absolute: urljoin would return it as is
+    elif origin is not None and href[0] == "/" and _ROOTED.fullmatch(href) and "/." not in href \
+            and not (target := href.split("#", 1)[0]).endswith("?"):  # (urljoin drops an empty query)
+        absolute = origin + target
+    else:
+        joined = join_url(base, href)
+        if joined is None:  # a malformed link: that link only is lost
+            return None
+        absolute = joined.split("#", 1)[0]
+    return absolute if absolute.startswith(("http://", "https://")) else None

@@ -107,6 +107,12 @@ lead <b>bold</b> tail<!-- a comment --> after
   <ins class="adsbygoogle"></ins><iframe src="https://ads.example/x"></iframe><ins></ins>
   <p class="a" class="b" hidden>dup</p><svg><text>drawn</text></svg>&nbsp;&amp; end</div>
 <map><area href="/area" rel="nofollow"><area></map><a>no href</a><a href=" /sp " rel="next">s</a>
+<a href="http://h.example/x#f">1</a><a href="https://[::1]/x">2</a><a href="/a/./b">3</a><a href="/path?">4</a>
+<a href="/p;x">5</a><a href="//other.example/x">6</a><a href="javascript:x()">7</a><a href="#top">8</a>
+<a href="http://h.example/a b">9</a><a href="/café?q=é#é">10</a><a href="HTTP://X.example/Y">11</a>
+<a href="/p?#f">12</a><a href="/p#f?">13</a><a href="http://h.example">14</a><a href="https://h.example?x#y">15</a>
+<a href="rel/ative">16</a><a href="/">17</a><a href="http://h.example/x#f">dup</a><a href="/t	ab">18</a>
+<a href=" /nbsp">19</a><a href="/x　">20</a><a href="">21</a><a href="/p" rel="NoFollow x">22</a>
 <noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c</body></html>"""
 
 
@@ -118,7 +124,6 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     the subtree walks that stop at some elements."""
     import parsers._names_walk  # noqa: F401
     import parsers.api as api
-    from parsers._links_walk import hrefs as links_in_c
     import parsers._text_walk as in_c
     import parsers.generic as generic
     import parsers.textutil as textutil
@@ -129,15 +134,16 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     walk_in_c = generic._walk_in_c
     checked = 0
 
-    subtree_in_c = generic._subtree_in_c
+    subtree_in_c, links_in_c = generic._subtree_in_c, api._links_in_c
 
     def both(fn):  # noqa: ANN001
         generic._text_in_c, textutil._in_c, generic._walk_in_c, generic._subtree_in_c = None, None, None, None
+        api._links_in_c = None
         try:
             python = fn()
         finally:
             generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
-            generic._subtree_in_c = subtree_in_c
+            generic._subtree_in_c, api._links_in_c = subtree_in_c, links_in_c
         return python, fn()
 
     # and nodes the parsers' trees never hold (their parser drops them), as lxml gives them elsewhere
@@ -158,7 +164,9 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             assert (python.flags, python.invisible, python.rdfa_or_byline, python.schema_comments,
                     python.article_bodies, python.flagged) == (c.flags, c.invisible, c.rdfa_or_byline,
                                                                c.schema_comments, c.article_bodies, c.flagged)
-            assert links_in_c(tree) == api._hrefs_in_python(tree)
+            for url in ("https://example.org/dir/page?x=1", "http://bench.invalid/p", "ftp://x.example/"):
+                python, c_links = both(lambda: api.page_links(tree, url))
+                assert python == c_links, url
             known = c.body_flags()
             # subtree walks that stop at some elements (nested comments) and pick others out
             every = [el for el in tree.iter() if isinstance(el.tag, str)]
@@ -177,7 +185,8 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
                     python_scores, _ = both(lambda: list(generic._score_blocks(el, names).items()))
                     assert python_scores == c_scores, (el.tag, el.attrib)
                 if el.tag in ("a", "area", "div"):
-                    assert links_in_c(el) == api._hrefs_in_python(el)
+                    python, c_links = both(lambda: api.page_links(el, "https://example.org/d/"))
+                    assert python == c_links
                 python, c = both(lambda: (textutil.text_of(el), textutil.block_texts(el),
                                           generic._direct_text(el), generic._direct_text(el, 25),
                                           generic._link_density(el, 37), generic._link_density(el, 0)))
