@@ -41,8 +41,10 @@ def _parser() -> lxml.html.HTMLParser:
 
 
 def _new_parser() -> lxml.html.HTMLParser:
+    # collect_ids=False: libxml2 keeps no table of id attributes (nothing here looks an element
+    # up with XPath's id(): profiles' CSS #id reads @id), and reports no duplicate ids
     parser = lxml.html.HTMLParser(recover=True, huge_tree=True, remove_comments=True, remove_pis=True,
-                                  no_network=True, default_doctype=False)
+                                  no_network=True, default_doctype=False, collect_ids=False)
     # lxml.html picks an element's class in Python for every node it hands out (forms, inputs,
     # labels get their own); the parsers need only HtmlElement, and choosing it in C makes the
     # whole parse about a third faster.
