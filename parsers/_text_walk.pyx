@@ -9,7 +9,7 @@ module is not compiled or PAGETRAIL_PURE_PYTHON=1 is set); tests/test_compiled_p
 compares the records of both.
 """
 
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
@@ -60,6 +60,82 @@ cdef inline int _add_char(Buffer* b, char ch) except -1:
 
 cdef inline unicode _text(Buffer* b):
     return b.data[:b.size].decode("utf-8") if b.size else ""
+
+
+cdef inline bint _ascii(const char* data, Py_ssize_t size) noexcept:
+    cdef Py_ssize_t i
+    for i in range(size):
+        if <unsigned char>data[i] >= 0x80:
+            return False
+    return True
+
+
+cdef inline bint _ascii_space(unsigned char ch) noexcept:
+    # str.isspace() of an ASCII character: tab, LF, VT, FF, CR, the four separators, space
+    return ch == 0x20 or 0x09 <= ch <= 0x0D or 0x1C <= ch <= 0x1F
+
+
+cdef unicode _fold(const char* data, Py_ssize_t size):
+    """" ".join(text.split()) of UTF-8 bytes: folded here when they are ASCII (one pass, no list
+    of words), by str.split() otherwise (its whitespace is Unicode's)."""
+    cdef char* out
+    cdef Py_ssize_t i, j = 0
+    cdef bint gap = False
+    cdef unsigned char ch
+    if not _ascii(data, size):
+        return " ".join(data[:size].decode("utf-8").split())
+    out = <char*>PyMem_Malloc(size + 1)
+    if out is NULL:
+        raise MemoryError()
+    try:
+        for i in range(size):
+            ch = <unsigned char>data[i]
+            if _ascii_space(ch):
+                gap = j > 0
+            else:
+                if gap:
+                    out[j] = b" "
+                    j += 1
+                    gap = False
+                out[j] = <char>ch
+                j += 1
+        return out[:j].decode("ascii")
+    finally:
+        PyMem_Free(out)
+
+
+cdef Py_ssize_t _folded_length(const char* data, Py_ssize_t size) except -1:
+    """len(_fold(data, size)), counted without making the string where the bytes are ASCII."""
+    cdef Py_ssize_t i, n = 0
+    cdef bint gap = False
+    if not _ascii(data, size):
+        return len(" ".join(data[:size].decode("utf-8").split()))
+    for i in range(size):
+        if _ascii_space(<unsigned char>data[i]):
+            gap = n > 0
+        else:
+            if gap:
+                n += 1
+                gap = False
+            n += 1
+    return n
+
+
+cdef list _folded_lines(const char* data, Py_ssize_t size):
+    """[p for p in (" ".join(x.split()) for x in text.split("\n")) if p] of UTF-8 bytes."""
+    cdef list out = []
+    cdef Py_ssize_t start = 0, i
+    cdef unicode line
+    if not _ascii(data, size):
+        return [p for p in (" ".join(x.split()) for x in data[:size].decode("utf-8").split("\n")) if p]
+    for i in range(size + 1):
+        if i == size or data[i] == b"\n":
+            if i > start:
+                line = _fold(data + start, i - start)
+                if line:
+                    out.append(line)
+            start = i + 1
+    return out
 
 
 cdef inline bint _is_text(tree.xmlNode* c) noexcept:
@@ -157,10 +233,9 @@ def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
             if c is NULL:
                 break
             c = c.next
-        text = _text(&b)
+        return _folded_lines(b.data, b.size)
     finally:
         PyMem_Free(b.data)
-    return [p for p in (" ".join(x.split()) for x in text.split("\n")) if p]
 
 
 cdef unicode _direct(tree.xmlNode* node, Py_ssize_t at_least, const TagSet* inlines, frozenset inline_tags):
@@ -180,12 +255,13 @@ cdef unicode _direct(tree.xmlNode* node, Py_ssize_t at_least, const TagSet* inli
             elif _is_text(c):
                 _add(&b, <const char*>c.content)
             c = c.next
-        text = _text(&b)
+        if at_least and b.size < at_least:  # (fewer bytes, fewer characters)
+            return ""
+        if at_least and not _ascii(b.data, b.size) and len(_text(&b)) < at_least:
+            return ""
+        return _fold(b.data, b.size)
     finally:
         PyMem_Free(b.data)
-    if at_least and len(text) < at_least:
-        return ""
-    return " ".join(text.split())
 
 
 def direct_text(_Element el, Py_ssize_t at_least, frozenset inline_tags):
@@ -210,7 +286,7 @@ cdef double _density(tree.xmlNode* top, Py_ssize_t text_len) except -1.0:
             if c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and strcmp(<const char*>c.name, "a") == 0:
                 b.size = 0
                 _all_text(&b, c)
-                links += len(" ".join(_text(&b).split()))
+                links += _folded_length(b.data, b.size)
             c = next_in(top, c)
     finally:
         PyMem_Free(b.data)
@@ -353,11 +429,10 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
                 if b.size < 25:  # (fewer bytes, fewer characters: too short either way)
                     c = c.next
                     continue
-                raw = _text(&b)
-                if len(raw) < 25:
+                if not _ascii(b.data, b.size) and len(_text(&b)) < 25:  # (ASCII: a byte a character)
                     c = c.next
                     continue
-                text = " ".join(raw.split())
+                text = _fold(b.data, b.size)
                 if len(text) < 25:
                     c = c.next
                     continue

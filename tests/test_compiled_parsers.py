@@ -113,7 +113,9 @@ lead <b>bold</b> tail<!-- a comment --> after
 <a href="/p?#f">12</a><a href="/p#f?">13</a><a href="http://h.example">14</a><a href="https://h.example?x#y">15</a>
 <a href="rel/ative">16</a><a href="/">17</a><a href="http://h.example/x#f">dup</a><a href="/t	ab">18</a>
 <a href=" /nbsp">19</a><a href="/x　">20</a><a href="">21</a><a href="/p" rel="NoFollow x">22</a>
-<noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c</body></html>"""
+<noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c
+<div><p>separators\x1c\x1dand\x1e\x1fcontrols\x0b\x0cin\r\ra paragraph long enough to be scored as one</p>
+<p>  \t spaced  \n  out text that runs long enough to count as a paragraph of its own, too  </p></div></body></html>"""
 
 
 @needs_compiled
