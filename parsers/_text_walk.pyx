@@ -191,6 +191,19 @@ def text_of(_Element el):
         PyMem_Free(b.data)
 
 
+def folded_length(_Element el):
+    """textutil.folded_length(el): len(fold_ws(text_of(el))), counted without making the text
+    where it is ASCII."""
+    cdef Buffer b = Buffer(NULL, 0, 0)
+    if el._c_node.type != tree.XML_ELEMENT_NODE:
+        return len(" ".join(_own_content(el).split()))
+    try:
+        _all_text(&b, el._c_node)
+        return _folded_length(b.data, b.size)
+    finally:
+        PyMem_Free(b.data)
+
+
 def block_texts(_Element el, frozenset skip_tags, frozenset block_tags):
     """textutil.block_texts(el): the element's text as paragraphs, a break at every block element,
     what skip_tags holds (scripts, forms) skipped."""

@@ -30,7 +30,8 @@ from lxml import etree
 from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
 from parsers.urls import join_url
-from parsers.textutil import SKIP_TAGS, block_texts, fold_ws, inline_text, is_hidden, text_of, to_iso_date
+from parsers.textutil import (SKIP_TAGS, block_texts, fold_ws, folded_length, inline_text, is_hidden, text_of,
+                              to_iso_date)
 from parsers.version import PARSER_VERSION
 
 ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "webpage", "report",
@@ -1767,13 +1768,13 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                 doomed.append(child)
                 continue
             if small and child.tag in ("ul", "ol", "div", "section", "p", "table", "dl") and size \
-                    and _link_density(child, len(fold_ws(text_of(child)))) > 0.5:
+                    and _link_density(child, folded_length(child)) > 0.5:
                 doomed.append(child)
                 continue
             # a list that is links and little else (categories, archives, tag lists) is
             # navigation whatever its length
             if not small and child.tag in ("ul", "ol") \
-                    and _link_density(child, len(fold_ws(text_of(child)))) > 0.8:
+                    and _link_density(child, folded_length(child)) > 0.8:
                 doomed.append(child)
                 continue
             stack.append(child)
@@ -1792,7 +1793,7 @@ def _marked_body(root: lxml.html.HtmlElement,
         marked = [el for el in candidates if el is root or any(a is root for a in el.iterancestors())]
     if len(marked) != 1:
         return None
-    return marked[0] if len(fold_ws(text_of(marked[0]))) >= 200 else None
+    return marked[0] if folded_length(marked[0]) >= 200 else None
 
 
 def _title_heading(root: lxml.html.HtmlElement, title: str | None) -> lxml.html.HtmlElement | None:
@@ -1941,14 +1942,14 @@ def extract_body(root: lxml.html.HtmlElement, url: str, title: str | None = None
             continue
         # in a short container (a post of a photo and a line) a line that is mostly a link is
         # still the post's ("Created by X, blog.example"); in a long one it is a teaser
-        short = len(fold_ws(text_of(container))) < 200
+        short = folded_length(container) < 200
         for el in container:
             if not isinstance(el.tag, str):
                 continue
-            text = fold_ws(text_of(el))
-            if not text or el.tag == "a" or el.tag in ("h1",):
+            size = folded_length(el)
+            if not size or el.tag == "a" or el.tag in ("h1",):
                 continue
-            if not short and _link_density(el, len(text)) > 0.5 and len(text) < 300:
+            if not short and _link_density(el, size) > 0.5 and size < 300:
                 continue
             nodes.append(el)
     paragraphs = [p for n in nodes for p in block_texts(n)]

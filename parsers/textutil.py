@@ -38,6 +38,13 @@ def text_of(el: lxml.html.HtmlElement) -> str:
     return etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
+def folded_length(el: lxml.html.HtmlElement) -> int:
+    """len(fold_ws(text_of(el))): how much text the element shows."""
+    if _in_c is not None:  # (counted in C, without the string, where the text is ASCII)
+        return _in_c.folded_length(el)
+    return len(fold_ws(text_of(el)))
+
+
 def is_hidden(el: lxml.html.HtmlElement) -> bool:
     """Hidden by inline style or the hidden attribute, itself or an ancestor."""
     node = el

@@ -154,7 +154,7 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     assert isinstance(odd[0], etree._Comment) and isinstance(odd[-1], etree._ProcessingInstruction)
     try:
         for node in odd:
-            python, c = both(lambda: (textutil.text_of(node), textutil.block_texts(node),
+            python, c = both(lambda: (textutil.text_of(node), textutil.folded_length(node), textutil.block_texts(node),
                                       generic._direct_text(node), generic._direct_text(node, 25),
                                       generic._link_density(node, 37)))
             assert python == c, node
@@ -189,7 +189,7 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
                 if el.tag in ("a", "area", "div"):
                     python, c_links = both(lambda: api.page_links(el, "https://example.org/d/"))
                     assert python == c_links
-                python, c = both(lambda: (textutil.text_of(el), textutil.block_texts(el),
+                python, c = both(lambda: (textutil.text_of(el), textutil.folded_length(el), textutil.block_texts(el),
                                           generic._direct_text(el), generic._direct_text(el, 25),
                                           generic._link_density(el, 37), generic._link_density(el, 0)))
                 assert python == c, (el.tag, el.attrib)
