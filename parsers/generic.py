@@ -1018,15 +1018,25 @@ def _anchored_comment(anchor: lxml.html.HtmlElement, items: set[lxml.html.HtmlEl
     return _Found(_make_comment(anchor.get("id"), author or None, posted, text), (anchor, *run))
 
 
-def _in_trackbacks(el: lxml.html.HtmlElement) -> bool:
+def _in_trackbacks(el: lxml.html.HtmlElement, lists: set[lxml.html.HtmlElement] | None = None) -> bool:
     """Inside a list of trackbacks or pingbacks (id or class "trackbacks-list", "pingbacks"):
     links from other sites, not readers' comments. (Plural: one item named "pingback" that
-    broken markup leaves open may hold the readers' comments after it.)"""
+    broken markup leaves open may hold the readers' comments after it.) lists: the page's
+    elements so named, if known (_trackback_lists)."""
+    if lists is not None:
+        return bool(lists) and any(a in lists for a in el.iterancestors())
     for a in el.iterancestors():
         names = f"{a.get('id') or ''} {a.get('class') or ''}"
         if "trackbacks" in names or "pingbacks" in names:
             return True
     return False
+
+
+def _trackback_lists(names: _Names) -> set[lxml.html.HtmlElement]:
+    """The elements whose id or class says "trackbacks" or "pingbacks", from the names walk
+    (usually none: then no comment item's ancestors are read)."""
+    return {el for el, cls, eid in zip(names.elements, names._values["class"], names._values["id"])
+            if "trackbacks" in cls or "pingbacks" in cls or "trackbacks" in eid or "pingbacks" in eid}
 
 
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
@@ -1037,13 +1047,14 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
     item_set = set(items)
     named = set(names.elements) if names is not None else None
     text_named = names.marked(_NAME_BIT[(_TEXT_CLASS, "all")]) if names is not None else None
+    trackbacks = _trackback_lists(names) if names is not None else None
     out: list[_Found] = []
     taken: set[lxml.html.HtmlElement] = set()  # the <dd>s a <dt> comment has read
     for li in items:
         if li in taken:
             continue
         cls = li.get("class") or ""
-        if "pingback" in cls or "trackback" in cls or _in_trackbacks(li):
+        if "pingback" in cls or "trackback" in cls or _in_trackbacks(li, trackbacks):
             continue
         if li.tag == "dt":  # Blogger's <dl>: dt = who, then dd = what and dd = when
             found = _definition_comment(li, fetched_at)
