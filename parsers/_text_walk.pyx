@@ -462,3 +462,90 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
         PyMem_Free(stack)
         PyMem_Free(b.data)
     return scores
+
+
+cdef inline Py_ssize_t _chars(const char* s) noexcept:
+    # characters in a UTF-8 string: its bytes that do not continue a character
+    cdef Py_ssize_t n = 0
+    cdef const unsigned char* p = <const unsigned char*>s
+    if p is NULL:
+        return 0
+    while p[0] != 0:
+        if (p[0] & 0xC0) != 0x80:
+            n += 1
+        p += 1
+    return n
+
+
+cdef inline Py_ssize_t _text_run(tree.xmlNode* c) noexcept:
+    # characters in the text nodes from c on, up to the first other node (lxml's .text of a
+    # parent whose first child is c, the .tail of the node before c)
+    cdef Py_ssize_t n = 0
+    while c is not NULL and _is_text(c):
+        n += _chars(<const char*>c.content)
+        c = c.next
+    return n
+
+
+cdef struct Reading:  # an element whose children are being read, and its text so far
+    tree.xmlNode* node
+    Py_ssize_t mass
+
+
+def text_mass(_Element root, frozenset skip_tags):
+    """generic._text_mass(root): the characters of text inside each element-like node of root's
+    subtree, root included (an element's own text unless skip_tags holds its tag, each child's
+    text and tail), read from the text nodes without making strings of them; the same figures
+    under the same proxies, in another order."""
+    cdef _Document doc = root._doc
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* c
+    cdef tree.xmlNode* node
+    cdef const TagSet* skip = tagset(&_sets, skip_tags, _sets_kept)
+    cdef dict mass = {}
+    cdef Reading* open_ = NULL  # the elements being read, outermost first
+    cdef Reading* grown
+    cdef Py_ssize_t depth = 0, capacity = 64
+    cdef Py_ssize_t m
+    open_ = <Reading*>PyMem_Malloc(capacity * sizeof(Reading))
+    if open_ is NULL:
+        raise MemoryError()
+    try:
+        open_[0].node = top
+        if top.type == tree.XML_ELEMENT_NODE:
+            open_[0].mass = 0 if _tag_in(top, skip, skip_tags) else _text_run(top.children)
+            c = top.children
+        else:  # (a comment or the like: no text of its own, no children)
+            open_[0].mass = 0
+            c = NULL
+        while True:
+            while c is not NULL and not _element_like(c):  # (text: read as .text or a tail)
+                c = c.next
+            if c is not NULL:
+                if c.type == tree.XML_ELEMENT_NODE:  # its children first
+                    depth += 1
+                    if depth == capacity:
+                        grown = <Reading*>PyMem_Realloc(open_, 2 * capacity * sizeof(Reading))
+                        if grown is NULL:
+                            raise MemoryError()
+                        open_ = grown
+                        capacity *= 2
+                    open_[depth].node = c
+                    open_[depth].mass = 0 if _tag_in(c, skip, skip_tags) else _text_run(c.children)
+                    c = c.children
+                    continue
+                # a comment, processing instruction or entity: nothing inside, its tail counts
+                mass[elementFactory(doc, c)] = 0
+                open_[depth].mass += _text_run(c.next)
+                c = c.next
+                continue
+            node = open_[depth].node  # all its children read
+            m = open_[depth].mass
+            mass[root if depth == 0 else elementFactory(doc, node)] = m
+            if depth == 0:
+                return mass
+            depth -= 1
+            open_[depth].mass += m + _text_run(node.next)
+            c = node.next
+    finally:
+        PyMem_Free(open_)

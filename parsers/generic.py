@@ -1380,6 +1380,8 @@ _BODY_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockqu
 def _text_mass(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, int]:
     """Characters of text inside each element, in one pass (reverse document order visits an
     element's descendants before the element itself)."""
+    if _text_in_c is not None:  # (counted from libxml2's text nodes: parsers/_text_walk.pyx)
+        return _text_in_c.text_mass(root, SKIP_TAGS)
     mass: dict[lxml.html.HtmlElement, int] = {}
     for el in reversed(list(root.iter())):
         own = len(el.text or "") if isinstance(el.tag, str) and el.tag not in SKIP_TAGS else 0

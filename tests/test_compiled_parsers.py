@@ -150,11 +150,12 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
 
     # and nodes the parsers' trees never hold (their parser drops them), as lxml gives them elsewhere
     kept = lxml.html.fragment_fromstring("<div>text <!-- a comment that runs long enough --> tail</div>")
-    odd = [*kept, lxml.html.HtmlComment("a comment\nof two lines"), etree.ProcessingInstruction("pi", "x y")]
-    assert isinstance(odd[0], etree._Comment) and isinstance(odd[-1], etree._ProcessingInstruction)
+    odd = [kept, *kept, lxml.html.HtmlComment("a comment\nof two lines"), etree.ProcessingInstruction("pi", "x y")]
+    assert isinstance(odd[1], etree._Comment) and isinstance(odd[-1], etree._ProcessingInstruction)
     try:
         for node in odd:
-            python, c = both(lambda: (textutil.text_of(node), textutil.folded_length(node), textutil.block_texts(node),
+            python, c = both(lambda: (generic._text_mass(node), textutil.text_of(node), textutil.folded_length(node),
+                                      textutil.block_texts(node),
                                       generic._direct_text(node), generic._direct_text(node, 25),
                                       generic._link_density(node, 37)))
             assert python == c, node
@@ -176,6 +177,8 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             for el in tree.iter():
                 if not isinstance(el.tag, str):
                     continue
+                python, in_c_ = both(lambda: generic._text_mass(el))
+                assert python == in_c_, (el.tag, el.attrib)
                 python, in_c_ = both(lambda: ([generic._within(el, stop, w, k) for w in (wanted, None)
                                                for k in (True, False)], generic._holds_any(el, stop),
                                               generic._holds_any(el, set())))
