@@ -12,7 +12,8 @@ compares the records of both.
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
-from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
+from lxml.includes.etreepublic cimport (_Document, _Element, elementFactory, import_lxml__etree, previousElement,
+                                        setNodeText, setTailText, tailOf, textOf)
 
 from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
 
@@ -549,3 +550,22 @@ def text_mass(_Element root, frozenset skip_tags):
             c = node.next
     finally:
         PyMem_Free(open_)
+
+
+def drop_tree(_Element el):
+    """textutil.drop_tree(el), lxml.html's el.drop_tree(): the element and all inside it
+    removed, its tail kept (added to the previous sibling's tail, or the parent's text). The
+    parent and previous sibling are read as nodes, without proxies."""
+    cdef tree.xmlNode* c = el._c_node
+    cdef tree.xmlNode* parent = c.parent
+    cdef tree.xmlNode* previous
+    if parent is NULL or not _element_like(parent):
+        raise AssertionError("drop_tree() of an element without a parent")
+    tail = tailOf(c)
+    if tail:
+        previous = previousElement(c)
+        if previous is NULL:
+            setNodeText(parent, (textOf(parent) or "") + tail)
+        else:
+            setTailText(previous, (tailOf(previous) or "") + tail)
+    elementFactory(el._doc, parent).remove(el)

@@ -30,8 +30,8 @@ from lxml import etree
 from parsers.records import Ad, Body, Comment, Metadata, ParsedPage, Related, ThreadInfo
 from parsers.sanitize import sanitize_fragments
 from parsers.urls import join_url
-from parsers.textutil import (SKIP_TAGS, block_texts, fold_ws, folded_length, inline_text, is_hidden, text_of,
-                              to_iso_date)
+from parsers.textutil import (SKIP_TAGS, block_texts, drop_tree, fold_ws, folded_length, inline_text, is_hidden,
+                              text_of, to_iso_date)
 from parsers.version import PARSER_VERSION
 
 ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "webpage", "report",
@@ -691,7 +691,7 @@ def _without(el: lxml.html.HtmlElement, parts: list[lxml.html.HtmlElement]) -> l
     copy_ = copy.deepcopy(el)
     for cut in [_same_place(p, el, copy_) for p in parts]:
         if cut.getparent() is not None:
-            cut.drop_tree()
+            drop_tree(cut)
     return copy_
 
 
@@ -1399,7 +1399,7 @@ def _drop_listed(root: lxml.html.HtmlElement, invisible: list[lxml.html.HtmlElem
     keep = {root, *root.iterancestors()}
     for el in invisible:
         if el not in keep and el.getparent() is not None:
-            el.drop_tree()
+            drop_tree(el)
 
 
 def _own_hidden(el: lxml.html.HtmlElement) -> bool:
@@ -1409,14 +1409,14 @@ def _own_hidden(el: lxml.html.HtmlElement) -> bool:
 
 def _drop_counted(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement,
                   mass: dict[lxml.html.HtmlElement, int]) -> None:
-    """el.drop_tree(), with _text_mass(root)'s figures for el's ancestors (up to root) kept
+    """drop_tree(el), with _text_mass(root)'s figures for el's ancestors (up to root) kept
     true: each loses el's text, and el's tail too when drop_tree moves it into the text of a
     parent whose own text is not counted (a script or form control holding el first)."""
     parent = el.getparent()
     lost = mass.get(el, 0)
     if el.getprevious() is None and not (isinstance(parent.tag, str) and parent.tag not in SKIP_TAGS):
         lost += len(el.tail or "")
-    el.drop_tree()
+    drop_tree(el)
     node = parent
     while node is not None:
         mass[node] -= lost
@@ -1495,7 +1495,7 @@ def _drop_invisible(root: lxml.html.HtmlElement) -> None:
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
-            el.drop_tree()
+            drop_tree(el)
 
 
 @functools.lru_cache(maxsize=1 << 15)
@@ -1792,7 +1792,7 @@ def _prune_inside(container: lxml.html.HtmlElement, mass: dict[lxml.html.HtmlEle
                 continue
             stack.append(child)
     for el in doomed:
-        el.drop_tree()
+        drop_tree(el)
 
 
 def _marked_body(root: lxml.html.HtmlElement,
@@ -2033,7 +2033,7 @@ def extract_generic(tree: lxml.html.HtmlElement, url: str, fetched_at: datetime 
         doomed = [_same_place(el, tree, work) for el in cut]
     for el in doomed:
         if el.getparent() is not None:
-            el.drop_tree()
+            drop_tree(el)
     if date_search:  # (not from the ads or the comments: the page's own date)
         htmldate_fallback(work, md, url)
     body_root = work.find(".//body")

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Iterable
 import lxml.html
 
+from parsers.textutil import drop_tree
 from parsers.urls import join_url
 
 ALLOWED_TAGS = frozenset({
@@ -27,7 +28,7 @@ def _clean(el: lxml.html.HtmlElement, base_url: str) -> None:
         if node is el:
             continue
         if not isinstance(node.tag, str) or node.tag in DROP_WITH_CONTENT:
-            node.drop_tree()
+            drop_tree(node)
         elif node.tag not in ALLOWED_TAGS:
             node.drop_tag()
     for node in el.iter():

@@ -45,6 +45,14 @@ def folded_length(el: lxml.html.HtmlElement) -> int:
     return len(fold_ws(text_of(el)))
 
 
+def drop_tree(el: lxml.html.HtmlElement) -> None:
+    """el.drop_tree(): the element and all inside it removed, its tail kept."""
+    if _in_c is not None:  # (the same steps, parent and previous sibling read as nodes)
+        _in_c.drop_tree(el)
+    else:
+        el.drop_tree()
+
+
 def is_hidden(el: lxml.html.HtmlElement) -> bool:
     """Hidden by inline style or the hidden attribute, itself or an ancestor."""
     node = el

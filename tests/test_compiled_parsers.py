@@ -200,3 +200,31 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
     finally:
         generic._text_in_c, textutil._in_c, generic._walk_in_c = in_c, in_c, walk_in_c
     assert checked > 2000
+
+
+@needs_compiled
+def test_drop_tree_in_c_leaves_the_tree_lxml_html_leaves():
+    """textutil.drop_tree() in C against lxml.html's drop_tree(), element by element on the edge
+    page and every fifth element of each fixture page, each in a fresh copy of the page: the
+    same tree after (tails joined to the previous sibling or the parent's text)."""
+    import copy
+
+    import parsers.generic as generic
+    import parsers.textutil as textutil
+    from parsers.htmlload import parse_html
+
+    pages = [_EDGES, "<div>lead<p>one</p>tail one<b>b</b>tail b<!-- c -->after comment</div>"] + \
+        [path.read_bytes().decode("utf-8", "replace") for path in sorted(FIXTURES.rglob("*.html"))]
+    dropped = 0
+    for n, html in enumerate(pages):
+        tree = parse_html(html)
+        elements = [el for el in tree.iter() if el.getparent() is not None]
+        for el in elements if n < 2 else elements[::5]:
+            in_python, in_c = copy.deepcopy(tree), copy.deepcopy(tree)
+            generic._same_place(el, tree, in_python).drop_tree()
+            textutil.drop_tree(generic._same_place(el, tree, in_c))
+            assert etree.tostring(in_python) == etree.tostring(in_c), el.tag
+            dropped += 1
+    assert dropped > 500
+    with pytest.raises(AssertionError):  # the root, as lxml.html's says
+        textutil.drop_tree(parse_html("<p>x</p>"))
