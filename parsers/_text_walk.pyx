@@ -569,3 +569,49 @@ def drop_tree(_Element el):
         else:
             setTailText(previous, (tailOf(previous) or "") + tail)
     elementFactory(el._doc, parent).remove(el)
+
+
+cdef Py_ssize_t _non_space(const char* s) except -1:
+    # sum(map(len, text.split())): the characters that are not whitespace
+    cdef Py_ssize_t n = 0, i = 0
+    if s is NULL:
+        return 0
+    while s[i] != 0:
+        if <unsigned char>s[i] >= 0x80:
+            return sum(map(len, s.decode("utf-8").split()))
+        if not _ascii_space(<unsigned char>s[i]):
+            n += 1
+        i += 1
+    return n
+
+
+def text_exceeds(_Element el, Py_ssize_t limit, frozenset skip_tags):
+    """generic._text_exceeds(el, limit) of an element: more than `limit` characters that are
+    not whitespace in the text inline_text(el) reads (what skip_tags holds skipped, its tail
+    kept; the element's own text skipped too if it is one of them); counting stops there."""
+    cdef tree.xmlNode* top = el._c_node
+    cdef tree.xmlNode* c = top.children
+    cdef const TagSet* skip = tagset(&_sets, skip_tags, _sets_kept)
+    cdef bint own = not _tag_in(top, skip, skip_tags)
+    cdef bint leading = True  # before top's first element-like child: its .text
+    cdef Py_ssize_t count = 0
+    while c is not NULL:
+        if _is_text(c):
+            if c.parent is not top or not leading or own:
+                count += _non_space(<const char*>c.content)
+                if count > limit and not leading:
+                    return True
+        elif _element_like(c):
+            if c.parent is top and leading:
+                leading = False
+                if count > limit:  # (the twin counts from its first child on: none, no answer)
+                    return True
+            if c.type == tree.XML_ELEMENT_NODE and c.children is not NULL and not _tag_in(c, skip, skip_tags):
+                c = c.children
+                continue
+        while c.next is NULL:
+            c = c.parent
+            if c is top:
+                return False
+        c = c.next
+    return False

@@ -512,13 +512,13 @@ def _ad_kind(el: lxml.html.HtmlElement) -> str | None:
         return None
     if not _has(_AD_MARK, a):
         return None
-    if re.search(r"outbrain|taboola|recommend", a):
+    if "outbrain" in a or "taboola" in a or "recommend" in a:
         return "recommendation"
     if "sponsor" in a:
         return "sponsored"
-    if re.search(r"newsletter|subscribe", a):
+    if "newsletter" in a or "subscribe" in a:
         return "newsletter"
-    if re.search(r"social|share", a):
+    if "social" in a or "share" in a:
         return "social"
     return "ad"
 
@@ -534,7 +534,10 @@ def _text_exceeds(el: lxml.html.HtmlElement, limit: int) -> bool:
     """True when the text inline_text(el) reads holds more than `limit` non-whitespace
     characters, so that inline_text(el) is longer than `limit` too; counting stops there.
     The same text nodes as block_texts (scripts and form controls skipped, their tails kept),
-    in any order: only their sum matters."""
+    in any order: only their sum matters. (An element without children gives False: the
+    count is looked at from its first child on; _collect_ads measures such a one whole.)"""
+    if _text_in_c is not None and isinstance(el.tag, str):  # (counted from the text nodes)
+        return _text_in_c.text_exceeds(el, limit, SKIP_TAGS)
     count = sum(map(len, el.text.split())) if el.text and el.tag not in SKIP_TAGS else 0
     stack = list(el)
     while stack:

@@ -177,6 +177,8 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
             for el in tree.iter():
                 if not isinstance(el.tag, str):
                     continue
+                python, in_c_ = both(lambda: [generic._text_exceeds(el, n) for n in (0, 3, 25, 600)])
+                assert python == in_c_, (el.tag, el.attrib)
                 python, in_c_ = both(lambda: generic._text_mass(el))
                 assert python == in_c_, (el.tag, el.attrib)
                 python, in_c_ = both(lambda: ([generic._within(el, stop, w, k) for w in (wanted, None)
