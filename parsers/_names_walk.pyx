@@ -31,7 +31,7 @@ cdef list _sets_kept = []
 
 
 def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
-         frozenset invisible_tags, frozenset rare_attrs, own_hidden, long iframe_bit):
+         frozenset invisible_tags, frozenset rare_attrs, own_hidden, long iframe_bit, long byline_bit):
     """(elements, classes, ids, roles, flags, invisible, rdfa_or_byline, schema_comments,
     article_bodies, flagged), as _Names.__init__ fills them; root's subtree in document order."""
     cdef _Document doc = root._doc
@@ -43,7 +43,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
     cdef object tag, cls, eid, role, itemtype, prop, itemprop, get, name, b, el
     cdef dict rare
     cdef bint framed, unseen, iframe
-    cdef long f
+    cdef long f, class_found
     cdef const TagSet* unseen_tags = tagset(&_sets, invisible_tags, _sets_kept)
     cdef const TagSet* rare_names = tagset(&_sets, rare_attrs, _sets_kept)
     while c is not NULL:
@@ -94,6 +94,10 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                             rare[name] = attributeValue(c, a)
                     a = a.next
                 role = None
+                class_found = 0  # value_bits(cls), looked up once (byline_bit: "byline" or "author-name" in it)
+                if cls:
+                    b = known.get(cls)
+                    class_found = value_bits(cls) if b is None else b
                 if rare is not None:
                     get = rare.get
                     role = get("role")
@@ -104,7 +108,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         el = el if el is not None else elementFactory(doc, c)
                         schema_comments.append(el)
                     if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
-                            or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                            or itemprop == "author" or class_found & byline_bit:
                         el = el if el is not None else elementFactory(doc, c)
                         bylines.append(el)
                     if itemprop == "articleBody":
@@ -118,7 +122,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         if own_hidden(el):
                             invisible.append(el)
                 else:
-                    if cls and ("byline" in cls or "author-name" in cls):
+                    if class_found & byline_bit:
                         el = el if el is not None else elementFactory(doc, c)
                         bylines.append(el)
                     if unseen:
@@ -132,8 +136,7 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     roles.append(role or "")
                     f = 0
                     if cls:
-                        b = known.get(cls)
-                        f = (value_bits(cls) if b is None else b) & class_bits
+                        f = class_found & class_bits
                     if eid:
                         b = known.get(eid)
                         f |= (value_bits(eid) if b is None else b) & id_bits

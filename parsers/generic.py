@@ -165,7 +165,7 @@ class _Names:
             (self.elements, classes, ids, roles, self.flags, self.invisible, self.rdfa_or_byline,
              self.schema_comments, self.article_bodies, self.flagged) = _walk_in_c(
                 tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, rare_attrs,
-                _own_hidden, _IFRAME_BIT)
+                _own_hidden, _IFRAME_BIT, _BYLINE_BIT)
             self._values = {"class": classes, "id": ids, "role": roles}
             self._lines = {}
             self._marked = {}
@@ -202,6 +202,10 @@ class _Names:
                     eid = value
                 elif name in rare_attrs:
                     rare = True
+            class_found = 0  # value_bits(cls), looked up once (_BYLINE_BIT: "byline" or "author-name" in it)
+            if cls:
+                b = known(cls)
+                class_found = value_bits(cls) if b is None else b
             if rare:
                 get = dict(attrs).get
                 role = get("role")
@@ -211,7 +215,7 @@ class _Names:
                 prop = get("property")
                 itemprop = get("itemprop")
                 if (prop is not None and prop.startswith("dc:")) or get("rel") == "author" \
-                        or itemprop == "author" or (cls and ("byline" in cls or "author-name" in cls)):
+                        or itemprop == "author" or class_found & _BYLINE_BIT:
                     add_byline(el)
                 if itemprop == "articleBody":
                     self.article_bodies.append(el)
@@ -220,7 +224,7 @@ class _Names:
                                               and _own_hidden(el)):
                     add_invisible(el)
             else:
-                if cls and ("byline" in cls or "author-name" in cls):
+                if class_found & _BYLINE_BIT:
                     add_byline(el)
                 if tag in invisible_tags:
                     add_invisible(el)
@@ -233,8 +237,7 @@ class _Names:
             # which of the finders' name patterns this element's names match (see _NAME_PATTERNS)
             f = 0
             if cls:
-                b = known(cls)
-                f = (value_bits(cls) if b is None else b) & class_bits
+                f = class_found & class_bits
             if eid:
                 b = known(eid)
                 f |= (value_bits(eid) if b is None else b) & id_bits
@@ -1174,6 +1177,9 @@ _CLASS_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS)
 _ID_BITS = _ALL_BITS | sum(1 << i for i, (_, of) in enumerate(_NAME_PATTERNS) if of == "id")
 _VALUE_BITS: dict[str, int] = {}
 _IFRAME_BIT = 1 << len(_NAME_PATTERNS)  # (set by the names walk for an <iframe>: a name of no pattern)
+# (in _value_bits' answer for a value holding "byline" or "author-name", as written: a class
+# so named marks a byline candidate; no element's flags carry it)
+_BYLINE_BIT = 1 << (len(_NAME_PATTERNS) + 1)
 # matches where any of them does (all are case-blind; no group is referred back to)
 # _name_flags' two, as _NAME_PATTERNS bits
 _WIDGET_BITS = _NAME_BIT[(_WIDGET_CLASS, "class")] | _NAME_BIT[(_WIDGET_CLASS, "id")]
@@ -1267,6 +1273,8 @@ def _value_bits(value: str) -> int:
         for pattern, after_sep, pattern_bits in patterns:
             if not pattern_bits & skip and pattern.search(sep_line if after_sep else line):
                 bits |= pattern_bits
+    if "byline" in value or "author-name" in value:  # (digits aside: the same in its shape)
+        bits |= _BYLINE_BIT
     if len(_VALUE_BITS) >= 1 << 16:  # unique ids would grow it without end
         _VALUE_BITS.clear()
     _VALUE_BITS[value] = bits

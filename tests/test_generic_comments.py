@@ -155,14 +155,16 @@ def test_ids_differing_only_in_digits_share_a_lookup_but_not_a_wrong_answer():
 def test_a_values_bits_are_what_each_pattern_finds_in_it():
     """_value_bits() searches a pattern only where the value holds a word every match of it
     holds, lower-cased, digit runs as zeros: the same bits as searching every pattern."""
-    from parsers.generic import _NAME_BIT, _has, _role_words, _value_bits
+    from parsers.generic import _BYLINE_BIT, _NAME_BIT, _has, _role_words, _value_bits
 
     values = ["AdSlot", "gpt-ad-12", "banner_ad", "header", "Ads", "SPONSORED-box", "share", "shadow",
               "Comment-Content", "comtext", "entry", "entry12", "post-message", "Messages", "text",
               "textarea", "d-none", "is-Hidden", "TEMPLATE", "hide", "outbrain_widget", "comment-12",
-              "recent_comments", "diſcussion text", "ad\ncontent", "main", "", "x"]
+              "recent_comments", "diſcussion text", "ad\ncontent", "main", "", "x", "post-byline", "Byline",
+              "author-name-12", "author_name"]
     for value in values:
         expected = sum(bit for (pattern, _), bit in _NAME_BIT.items() if _has(pattern, _role_words(value.replace("\n", " "))))
+        expected |= _BYLINE_BIT if "byline" in value or "author-name" in value else 0  # (as written)
         assert _value_bits(value) == expected, value
 
 
