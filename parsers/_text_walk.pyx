@@ -346,6 +346,22 @@ cdef inline object _parent_element(_Document doc, tree.xmlNode* node):
     return elementFactory(doc, p)
 
 
+cdef Pending* _push(Pending* stack, Py_ssize_t* depth, Py_ssize_t* capacity, tree.xmlNode* node,
+                   double factor) except NULL:
+    # stack[depth] = (node, factor), depth + 1, the stack grown first if full (the stack returned)
+    cdef Pending* grown
+    if depth[0] == capacity[0]:
+        grown = <Pending*>PyMem_Realloc(stack, 2 * capacity[0] * sizeof(Pending))
+        if grown is NULL:
+            raise MemoryError()
+        stack = grown
+        capacity[0] *= 2
+    stack[depth[0]].node = node
+    stack[depth[0]].factor = factor
+    depth[0] += 1
+    return stack
+
+
 def score_walk(_Element root, dict known, context_factor, block_score, frozenset factor_tags,
                frozenset leaf_blocks, frozenset maybe_leaf, frozenset container_children,
                frozenset inline_tags):
@@ -361,7 +377,6 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
     cdef dict scores = {}
     cdef Pending* stack = NULL
     cdef Py_ssize_t depth = 0, capacity = 0
-    cdef Pending* grown
     cdef tree.xmlNode* node
     cdef tree.xmlNode* c
     cdef double factor, f, score, density
@@ -401,15 +416,7 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
                     if kids and c.ns is NULL and (strcmp(<const char*>c.name, "li") == 0
                                                   or strcmp(<const char*>c.name, "td") == 0) \
                             and _holds(c, containers, container_children):
-                        if depth == capacity:
-                            grown = <Pending*>PyMem_Realloc(stack, 2 * capacity * sizeof(Pending))
-                            if grown is NULL:
-                                raise MemoryError()
-                            stack = grown
-                            capacity *= 2
-                        stack[depth].node = c
-                        stack[depth].factor = f
-                        depth += 1
+                        stack = _push(stack, &depth, &capacity, c, f)
                 elif _tag_in(c, maybe, maybe_leaf):
                     leaf = not kids or not _holds(c, containers, container_children)
                     if not leaf:
@@ -420,15 +427,7 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
                     own = _direct(c, 25, inlines, inline_tags)
                 if not leaf:
                     if kids:
-                        if depth == capacity:
-                            grown = <Pending*>PyMem_Realloc(stack, 2 * capacity * sizeof(Pending))
-                            if grown is NULL:
-                                raise MemoryError()
-                            stack = grown
-                            capacity *= 2
-                        stack[depth].node = c
-                        stack[depth].factor = f
-                        depth += 1
+                        stack = _push(stack, &depth, &capacity, c, f)
                     if len(own) >= 25:
                         score = <double>block_score(own) * f
                         if proxy is None:
