@@ -15,7 +15,7 @@ from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, attributeValue, elementFactory, import_lxml__etree
 from libc.string cimport strcmp
 
-from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
+from parsers._nodes cimport TagSet, TagSets, next_after, next_in, tagset, tagset_has
 
 import_lxml__etree()
 
@@ -178,11 +178,7 @@ def within(_Element top, set stop, set wanted, bint keep_stops):
         if descend and c.children is not NULL:
             c = c.children
             continue
-        while c.next is NULL:
-            c = c.parent
-            if c is root:
-                return out
-        c = c.next
+        c = next_after(root, c)
     return out
 
 

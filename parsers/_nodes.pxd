@@ -12,6 +12,12 @@ cdef inline tree.xmlNode* next_in(tree.xmlNode* top, tree.xmlNode* c) noexcept:
     or NULL after its last node."""
     if c.children is not NULL and c.type == tree.XML_ELEMENT_NODE:
         return c.children
+    return next_after(top, c)
+
+
+cdef inline tree.xmlNode* next_after(tree.xmlNode* top, tree.xmlNode* c) noexcept:
+    """The node after c and all inside it, in document order within top's subtree, or NULL:
+    for walks that skip a subtree."""
     while c is not top and c.next is NULL:
         c = c.parent
     if c is top:

@@ -15,7 +15,7 @@ from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport (_Document, _Element, elementFactory, import_lxml__etree, previousElement,
                                         setNodeText, setTailText, tailOf, textOf)
 
-from parsers._nodes cimport TagSet, TagSets, next_in, tagset, tagset_has
+from parsers._nodes cimport TagSet, TagSets, next_after, next_in, tagset, tagset_has
 
 import_lxml__etree()
 
@@ -608,9 +608,5 @@ def text_exceeds(_Element el, Py_ssize_t limit, frozenset skip_tags):
             if c.type == tree.XML_ELEMENT_NODE and c.children is not NULL and not _tag_in(c, skip, skip_tags):
                 c = c.children
                 continue
-        while c.next is NULL:
-            c = c.parent
-            if c is top:
-                return False
-        c = c.next
+        c = next_after(top, c)
     return False
