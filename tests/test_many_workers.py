@@ -196,7 +196,7 @@ def test_kill_9_of_a_worker_and_of_the_leader_mid_round(pg_url, tmp_path):
     from storage.db import open_engine
 
     pg_archive(pg_url)
-    per_host = 8
+    per_host = 16  # (a round long enough to be killed in: 8 a host ended before the kill once parsing got faster)
     hosts = serve_hosts(article_site(per_host, response_delay=0.02), HOSTS)
     urls = hosts.interleaved(lambda k: [f"/a{i}" for i in range(per_host)])
     env = env_for(hosts, PAGETRAIL_CONCURRENCY="4")
