@@ -32,13 +32,13 @@ cdef list _sets_kept = []
 
 def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, long all_bits,
          frozenset invisible_tags, frozenset rare_attrs, own_hidden, long iframe_bit, long byline_bit):
-    """(elements, classes, ids, roles, flags, invisible, rdfa_or_byline, schema_comments,
+    """(elements, classes, ids, roles, invisible, rdfa_or_byline, schema_comments,
     article_bodies, flagged), as _Names.__init__ fills them; root's subtree in document order."""
     cdef _Document doc = root._doc
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* c = top
     cdef tree.xmlAttr* a
-    cdef list elements = [], classes = [], ids = [], roles = [], flags = []
+    cdef list elements = [], classes = [], ids = [], roles = []
     cdef list invisible = [], bylines = [], schema_comments = [], article_bodies = [], flagged = []
     cdef object tag, cls, eid, role, itemtype, prop, itemprop, get, name, b, el
     cdef dict rare
@@ -75,7 +75,6 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                     ids.append("")
                     roles.append("")
                     f = iframe_bit if iframe else 0
-                    flags.append(f)
                     if f:
                         flagged.append((el, f))
             else:
@@ -145,11 +144,10 @@ def walk(_Element root, dict known, value_bits, long class_bits, long id_bits, l
                         f |= (value_bits(role) if b is None else b) & all_bits
                     if iframe:
                         f |= iframe_bit
-                    flags.append(f)
                     if f:
                         flagged.append((el, f))
         c = next_in(top, c)
-    return (elements, classes, ids, roles, flags, invisible, bylines, schema_comments, article_bodies, flagged)
+    return (elements, classes, ids, roles, invisible, bylines, schema_comments, article_bodies, flagged)
 
 
 def within(_Element top, set stop, set wanted, bint keep_stops):

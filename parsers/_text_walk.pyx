@@ -79,12 +79,17 @@ cdef inline bint _ascii_space(unsigned char ch) noexcept:
 cdef unicode _fold(const char* data, Py_ssize_t size):
     """" ".join(text.split()) of UTF-8 bytes: folded here when they are ASCII (one pass, no list
     of words), by str.split() otherwise (its whitespace is Unicode's)."""
+    if not _ascii(data, size):
+        return " ".join(data[:size].decode("utf-8").split())
+    return _fold_ascii(data, size)
+
+
+cdef unicode _fold_ascii(const char* data, Py_ssize_t size):
+    # _fold() of bytes known to be ASCII
     cdef char* out
     cdef Py_ssize_t i, j = 0
     cdef bint gap = False
     cdef unsigned char ch
-    if not _ascii(data, size):
-        return " ".join(data[:size].decode("utf-8").split())
     out = <char*>PyMem_Malloc(size + 1)
     if out is NULL:
         raise MemoryError()
@@ -103,6 +108,19 @@ cdef unicode _fold(const char* data, Py_ssize_t size):
         return out[:j].decode("ascii")
     finally:
         PyMem_Free(out)
+
+
+cdef unicode _fold_if_long(Buffer* b, Py_ssize_t at_least):
+    """_fold() of the buffer, or None when its text is shorter than at_least characters before
+    folding (read once: bytes count characters where they are ASCII)."""
+    if b.size < at_least:  # (fewer bytes, fewer characters)
+        return None
+    if _ascii(b.data, b.size):
+        return _fold_ascii(b.data, b.size)
+    raw = _text(b)
+    if len(raw) < at_least:
+        return None
+    return " ".join(raw.split())
 
 
 cdef Py_ssize_t _folded_length(const char* data, Py_ssize_t size) except -1:
@@ -269,11 +287,8 @@ cdef unicode _direct(tree.xmlNode* node, Py_ssize_t at_least, const TagSet* inli
             elif _is_text(c):
                 _add(&b, <const char*>c.content)
             c = c.next
-        if at_least and b.size < at_least:  # (fewer bytes, fewer characters)
-            return ""
-        if at_least and not _ascii(b.data, b.size) and len(_text(&b)) < at_least:
-            return ""
-        return _fold(b.data, b.size)
+        text = _fold_if_long(&b, at_least)
+        return "" if text is None else text
     finally:
         PyMem_Free(b.data)
 
@@ -382,7 +397,7 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
     cdef double factor, f, score, density
     cdef bint leaf, kids
     cdef object proxy, parent, grand
-    cdef unicode own, raw, text
+    cdef unicode own, text
     cdef Buffer b = Buffer(NULL, 0, 0)
     try:
         stack = <Pending*>PyMem_Realloc(NULL, 64 * sizeof(Pending))
@@ -439,14 +454,8 @@ def score_walk(_Element root, dict known, context_factor, block_score, frozenset
                     continue
                 b.size = 0
                 _all_text(&b, c)
-                if b.size < 25:  # (fewer bytes, fewer characters: too short either way)
-                    c = c.next
-                    continue
-                if not _ascii(b.data, b.size) and len(_text(&b)) < 25:  # (ASCII: a byte a character)
-                    c = c.next
-                    continue
-                text = _fold(b.data, b.size)
-                if len(text) < 25:
+                text = _fold_if_long(&b, 25)
+                if text is None or len(text) < 25:
                     c = c.next
                     continue
                 score = <double>block_score(text)

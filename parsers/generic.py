@@ -147,22 +147,20 @@ class _Names:
         # hidden attribute, in document order
         self.invisible: list[lxml.html.HtmlElement] = []
         classes, ids, roles = self._values["class"], self._values["id"], self._values["role"]
-        self.flags: list[int] = []  # per element: bit i set when _NAME_PATTERNS[i] matches its names
-        # (and _IFRAME_BIT for an <iframe>)
-        flags = self.flags
-        # (element, flags) of the elements with any flag, in document order: what the finders
-        # read (most named elements have none)
+        # (element, flags) of the elements with any flag, in document order: bit i set when
+        # _NAME_PATTERNS[i] matches its names (and _IFRAME_BIT for an <iframe>); what the
+        # finders read (most named elements have none)
         self.flagged: list[tuple[lxml.html.HtmlElement, int]] = []
         add_flagged = self.flagged.append
         known = _VALUE_BITS.get
         # (bound once: the loop runs for every element of the page)
-        add_element, add_class, add_id, add_role, add_flags = (
-            self.elements.append, classes.append, ids.append, roles.append, flags.append)
+        add_element, add_class, add_id, add_role = (
+            self.elements.append, classes.append, ids.append, roles.append)
         add_invisible, add_byline = self.invisible.append, self.rdfa_or_byline.append
         invisible_tags, rare_attrs, value_bits = _INVISIBLE_TAGS, _RARE_ATTRS, _value_bits
         class_bits, id_bits, all_bits = _CLASS_BITS, _ID_BITS, _ALL_BITS
         if _walk_in_c is not None:  # the same walk over libxml2's nodes (parsers/_names_walk.pyx)
-            (self.elements, classes, ids, roles, self.flags, self.invisible, self.rdfa_or_byline,
+            (self.elements, classes, ids, roles, self.invisible, self.rdfa_or_byline,
              self.schema_comments, self.article_bodies, self.flagged) = _walk_in_c(
                 tree, _VALUE_BITS, value_bits, class_bits, id_bits, all_bits, invisible_tags, rare_attrs,
                 _own_hidden, _IFRAME_BIT, _BYLINE_BIT)
@@ -186,10 +184,7 @@ class _Names:
                     add_id("")
                     add_role("")
                     if tag == "iframe":
-                        add_flags(_IFRAME_BIT)
                         add_flagged((el, _IFRAME_BIT))
-                    else:
-                        add_flags(0)
                 continue
             # class and id picked out in one pass over the (usually one or two) attributes; a
             # dict for the rarer ones only where the element has any
@@ -246,7 +241,6 @@ class _Names:
                 f |= (value_bits(role) if b is None else b) & all_bits
             if tag == "iframe":
                 f |= _IFRAME_BIT
-            add_flags(f)
             if f:
                 add_flagged((el, f))
         self._lines: dict[str, tuple[str, list[int]]] = {}
