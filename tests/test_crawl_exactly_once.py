@@ -7,6 +7,8 @@ connection does; the pages come from real local HTTP servers.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -23,7 +25,7 @@ from tests.httpserver import LocalSite, Reply, html
 from tests.multihost import serve_hosts
 from tests.test_service import _wait_for
 
-SLOW = 2.0  # seconds a slow page takes: still in flight when the pass ends
+SLOW = 3.0  # seconds a slow page takes: still in flight when the pass ends
 
 
 class DatabaseLost(ConnectionError):
@@ -53,12 +55,28 @@ class FailingArchive:
         self._archive.renew(owner, entry_ids)
 
 
-def site() -> LocalSite:
+def site(fast_waits_for_slow: int = 0) -> LocalSite:
+    """/slow answers after SLOW seconds. With fast_waits_for_slow=n, /fast answers only once n
+    requests for /slow have arrived (or after SLOW / 2 seconds at most): the store that fails then
+    comes while they are all in flight, however slowly a loaded machine sends them."""
     s = LocalSite()
     s["/robots.txt"] = Reply(200, b"User-agent: *\nAllow: /\n", {"Content-Type": "text/plain"})
-    s["/fast"] = html("<html><body><p>fast</p></body></html>")
-    s["/slow"] = html("<html><body><p>slow</p></body></html>")
-    s.routes["/slow"].delay = SLOW
+    slow_arrived = threading.Semaphore(0)
+
+    def slow() -> Reply:
+        slow_arrived.release()
+        reply = html("<html><body><p>slow</p></body></html>")
+        reply.delay = SLOW
+        return reply
+
+    def fast() -> Reply:
+        deadline = time.monotonic() + SLOW / 2
+        for _ in range(fast_waits_for_slow):
+            if not slow_arrived.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        return html("<html><body><p>fast</p></body></html>")
+
+    s["/fast"], s["/slow"] = fast, slow
     return s
 
 
@@ -79,7 +97,7 @@ def captures_and_states(archive: Archive) -> tuple[list[tuple[str, str | None]],
 def test_fetches_under_way_when_a_store_fails_are_abandoned_not_stored_as_failures(sqlite_url):
     # many connections: the client's close went through them one by one, and the fetches on
     # the first ones resumed (with a read error) before the pass cancelled them
-    hosts = serve_hosts(site(), 12, named=False)
+    hosts = serve_hosts(site(fast_waits_for_slow=11), 12, named=False)
     fast = hosts.origin(0) + "/fast"
     slow = [hosts.origin(k) + "/slow" for k in range(1, 12)]
     archive = Archive(open_engine(sqlite_url, must_exist=False))
