@@ -57,6 +57,9 @@ _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-sl
 # a pingback in all but name: "X reblogged this on Y", or a paragraph that opens with the
 # "[...]" of the excerpt WordPress shows of the linking post
 _REBLOG = re.compile(r"^(\S+ \d{1,2},? \d{4}\s+)?reblogged this on |(^|\n)\[(\.\.\.|…)\]", re.I)
+# _REBLOG's two halves, for _reblog(): the first holds only at the start, the second needs a "["
+_REBLOG_LEAD = re.compile(r"(\S+ \d{1,2},? \d{4}\s+)?reblogged this on ", re.I)
+_EXCERPT_OPEN = re.compile(r"(^|\n)\[(\.\.\.|…)\]")
 _RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
 _REPLY = re.compile(r"^@(\S+?)\s*(?:--|-\s|,|:|\s)")
 _CHROME_COMMENT = re.compile(r"^(leave a (reply|comment)|no comments( yet)?|be the first to comment|"
@@ -295,6 +298,25 @@ class _Names:
         bit = _NAME_BIT.get((pattern, of))
         if bit is not None:  # one of the finders' patterns: already looked up in the walk
             return [el for el, f in self.flagged if f & bit]
+        if pattern is _BODY_NAME and of == "all":
+            # value by value, remembered with the scoring's weights (_weight_bits, bit 1): the
+            # pattern holds no whitespace and is bounded by separators, so it matches an
+            # element's line where it matches one of the line's values (and the lines of a few
+            # hundred elements need not be joined for it, nor all searched case-blind)
+            weights, found = _WEIGHT_BITS, []
+            v = self._values
+            for el, cls, eid, role in zip(self.elements, v["class"], v["id"], v["role"]):
+                for value in (cls, eid, role):
+                    if value:
+                        b = weights.get(value)
+                        if (_weight_bits(value) if b is None else b) & 1:
+                            found.append(el)
+                            break
+            return found
+        return self._matching_lines(pattern, of)
+
+    def _matching_lines(self, pattern: re.Pattern[str], of: str = "all") -> list[lxml.html.HtmlElement]:
+        """matching(), by searching the lines of all the elements' names at once."""
         lined = _LINED.get(pattern)
         if lined is None:
             lined = _LINED[pattern] = _lined(pattern)
@@ -746,6 +768,20 @@ _TEXT_CLASS = re.compile(r"comment-?content|comment-?body|comment-?text|comment-
                          r"commentext|comment-?message|post-message|(^|[\s_-])(message|text|content|entry)([\s_-]|$)", re.I)
 _CHROME_CLASS = re.compile(r"author|avatar|gravatar|vcard|meta|header|reply|date|time|permalink|count|number|"
                            r"rating|vote|actions|footer|byline|says|cite", re.I)
+_CHROME_CLASSES: dict[str, bool] = {}
+
+
+def _chrome_class(value: str) -> bool:
+    """_CHROME_CLASS.search(value), remembered per class value (a thread's items repeat theirs;
+    the case-blind search lower-cases every character it tries)."""
+    hit = _CHROME_CLASSES.get(value)
+    if hit is None:
+        if len(_CHROME_CLASSES) >= 1 << 15:  # unique values would grow it without end
+            _CHROME_CLASSES.clear()
+        hit = _CHROME_CLASSES[value] = _CHROME_CLASS.search(value) is not None
+    return hit
+
+
 _AUTHOR_CLASS = ".//*[contains(@class,'fn') or contains(@class,'author') or contains(@class,'name') or " \
                 "contains(@class,'user')][1] | .//cite[1]"
 
@@ -885,7 +921,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
     # the author, date and reply chrome may sit deeper (li > div > table > td > div.comment-author)
     pool = own if own is not None else _within(item, others, named, False)
     chrome = [el for el in pool if (named is None or el in named) and el.get("class")
-              and _CHROME_CLASS.search(el.get("class")) and not _holds_any(el, others)]
+              and _chrome_class(el.get("class")) and not _holds_any(el, others)]
     chrome = [el for el in chrome if not any(a in chrome for a in el.iterancestors())]
     if any(c.getparent() is not item for c in chrome):  # (the direct children are left out above)
         cut = "\n\n".join(block_texts(_without(item, chrome)))
@@ -1039,6 +1075,11 @@ def _trackback_lists(names: _Names) -> set[lxml.html.HtmlElement]:
             if "trackbacks" in cls or "pingbacks" in cls or "trackbacks" in eid or "pingbacks" in eid}
 
 
+def _reblog(text: str) -> bool:
+    """_REBLOG.search(text), without trying both halves at every character of a comment."""
+    return _REBLOG_LEAD.match(text) is not None or ("[" in text and _EXCERPT_OPEN.search(text) is not None)
+
+
 def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                    names: _Names | None = None) -> list[_Found] | None:
     items = _comment_candidates(tree, names)
@@ -1068,7 +1109,7 @@ def _comment_items(tree: lxml.html.HtmlElement, fetched_at: datetime | None,
                 out.append(found)
             continue
         text = _item_text(li, item_set, named, text_named)
-        if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _REBLOG.search(text):
+        if not text or _CHROME_COMMENT.match(text) or len(text) < 2 or _reblog(text):
             continue
         author_el = _item_author(li)
         author = _author_text(author_el) if author_el is not None else None

@@ -208,6 +208,32 @@ def test_the_names_walk_marks_what_each_finders_pattern_matches_in_the_names_the
     assert checked > 100
 
 
+def test_the_article_name_is_found_value_by_value_where_the_joined_names_hold_it():
+    """matching(_BODY_NAME) reads each class, id and role value once (remembered with the
+    scoring's weights) instead of searching the joined lines of all names: the same elements,
+    on every fixture page and on names that put the pattern at a value's edges, in another
+    case, across a newline or in a non-ASCII spelling."""
+    import lxml.html
+
+    from parsers.generic import _BODY_NAME, _Names
+    from parsers.htmlload import parse_html
+
+    odd = lxml.html.fromstring(
+        "<div><p class='Entry-Content'>a</p><p id='post-body'>b</p><p role='x article-body'>c</p>"
+        "<p class='wrap' id='storytext'>d</p><p class='entrycontent-x'>e</p><p class='x-entry-content'>f</p>"
+        "<p class='a\nstory-body'>g</p><p class='entry content'>h</p><p class='post-body2'>i</p>"
+        "<p class='\u017ftory-body'>j</p><p class='td-post-content tag-x'>k</p><ins></ins></div>")
+    trees = [parse_html(f.read_bytes().decode("utf-8", "replace"))
+             for f in sorted((Path(__file__).parent / "fixtures").rglob("*.html"))] + [odd]
+    found = 0
+    for tree in trees:
+        names = _Names(tree)
+        assert names.matching(_BODY_NAME) == names._matching_lines(_BODY_NAME)
+        found += len(names.matching(_BODY_NAME))
+    assert [el.text for el in _Names(odd).matching(_BODY_NAME)] == ["a", "b", "c", "d", "e", "f", "g", "j", "k"]
+    assert found > 20
+
+
 def _inline(html: str):  # type: ignore[no-untyped-def]
     return parsers.parse("<html><head><title>Vitamin D</title></head><body><article><p>"
                          + "Vitamin D is made in the skin in summer, and in winter it comes from food. " * 4
@@ -293,3 +319,18 @@ def test_a_line_of_name_and_time_is_read_when_the_markup_names_neither():
         ("Lora Lee", None, "Too funny! I can bet your kids rolled their eyes at that one."),
         (None, None, "Me too - see you on May 5th\n\nAt the clinic, I mean."),
     ]
+
+
+def test_a_reblog_is_told_by_its_two_halves_as_by_the_whole_pattern():
+    """_reblog() tries "reblogged this on" at the start only and the "[...]" excerpt only where a
+    "[" is: the same answers as searching _REBLOG, whose halves it splits."""
+    from parsers.generic import _REBLOG, _reblog
+
+    texts = ["Jane reblogged this on Health Notes", "June 3, 2012 Jane reblogged this on X", "jane REBLOGGED THIS ON x",
+             "I reblogged this on my blog", "Great post.\nJane reblogged this on X", "[...] the excerpt",
+             "[…] the excerpt", "first line\n[...] second", "see [...] here", "[..] no", "", "[", "\n[…]",
+             "June 3 2012\tJane reblogged this on X", "Jane  reblogged this on X", "reblogged this on Health Notes",
+             "June 3, 2012 reblogged this on X", "Reblogged This On x\nmore", "June 3 2012  reblogged this on X"]
+    answers = [_reblog(t) for t in texts]
+    assert answers == [bool(_REBLOG.search(t)) for t in texts]
+    assert answers.count(True) >= 6 and answers.count(False) >= 5
