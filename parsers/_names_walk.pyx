@@ -13,6 +13,7 @@ tests/test_compiled_parsers.py compares the records of both.
 
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, attributeValue, elementFactory, import_lxml__etree
+from cpython.unicode cimport Py_UNICODE_ISDECIMAL
 from libc.string cimport strcmp
 
 from parsers._nodes cimport TagSet, TagSets, next_after, next_in, tagset, tagset_has
@@ -194,3 +195,29 @@ def holds_any(_Element top, set members):
             return False
         if c.type == tree.XML_ELEMENT_NODE and c._private is not NULL and elementFactory(doc, c) in members:
             return True
+
+
+def digit_shape(str value):
+    """generic._digit_shape(value): each run of two or more decimal digits (what the regex \\d
+    reads: Py_UNICODE_ISDECIMAL) written "00" (two) or "000" (more); the value itself when it
+    has none, as most class and id values have."""
+    cdef Py_ssize_t n = len(value), i = 0, start, last = 0
+    cdef list parts = None
+    while i < n:
+        if not Py_UNICODE_ISDECIMAL(value[i]):
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < n and Py_UNICODE_ISDECIMAL(value[i]):
+            i += 1
+        if i - start >= 2:
+            if parts is None:
+                parts = []
+            parts.append(value[last:start])
+            parts.append("00" if i - start == 2 else "000")
+            last = i
+    if parts is None:
+        return value
+    parts.append(value[last:])
+    return "".join(parts)

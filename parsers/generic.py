@@ -1233,6 +1233,9 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
 assert all(p.pattern == p.pattern.lower() and p.flags & re.I for p, _, _ in _FAST_NAME_PATTERNS)
 _FAST_NAME_PATTERNS_ASCII = tuple((re.compile(p.pattern, p.flags & ~re.I), after_sep, bits)
                                   for p, after_sep, bits in _FAST_NAME_PATTERNS)
+# both with each pattern's search method bound once (not looked up per value)
+_FAST_NAME_SEARCHES = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS)
+_FAST_NAME_SEARCHES_ASCII = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS_ASCII)
 
 # The patterns every match of which holds "comment", "discuss", "respon", "replies", "disqus"
 # or "jomentry" (case aside): not searched in a value holding none of them (most values).
@@ -1248,6 +1251,9 @@ _WORDS_NEEDED: tuple[tuple[tuple[str, ...], int], ...] = (
     (("ad", "dfp", "sponsor", "outbrain", "taboola", "recommend", "newsletter", "subscribe", "social", "share"),
      _NAME_BIT[(_AD_MARK, "all")]),
     (("hid", "d-none", "template"), _NAME_BIT[(_HIDDEN_CLASS, "class")]),
+    (("adsbygoogle",), _NAME_BIT[(_ADSBYGOOGLE, "all")]),
+    # (digit runs of three or more read "000" by then: c1234 is c000)
+    (("comment", "c000"), _NAME_BIT[(_ITEM_ID, "id")]),
 )
 
 # Runs of two or more digits. No _NAME_PATTERNS tells one digit from another or a run of three
@@ -1277,36 +1283,59 @@ def _role_words(value: str) -> str:
     return value
 
 
+def _lower_role_words(value: str) -> str:
+    """_role_words(value).lower() for an ASCII value, the taxonomy regex searched only where
+    its words are (lower-casing ASCII moves no character: the case-blind regexes cut the same
+    spans from either; the embed test reads the value as written, as _role_words does)."""
+    embeds = "mbed" in value
+    value = value.lower()
+    if embeds:
+        value = _EMBED_WORDS.sub(" ", value)
+    if ("hentry" in value or "type-" in value) and _POST_CLASS.search(value):
+        return _TAXONOMY_WORDS.sub(" ", value)
+    return value
+
+
 def _digits_as_zeros(m: re.Match[str]) -> str:
     return "00" if m.end() - m.start() == 2 else "000"
+
+
+def _digit_shape(value: str) -> str:
+    """The value with its digit runs as zeros (_DIGIT_RUN); its twin in C is
+    parsers/_names_walk.pyx digit_shape (no call back into Python for each run)."""
+    return _DIGIT_RUN.sub(_digits_as_zeros, value)
 
 
 def _value_bits(value: str) -> int:
     """Which _NAME_PATTERNS one class, id or role value matches (remembered under the value
     and under its digits-as-zeros form). A newline in a value reads as a space, as in _Names'
     lines."""
-    shape = _DIGIT_RUN.sub(_digits_as_zeros, value)
+    shape = _digit_shape(value) if _subtree_in_c is None else _subtree_in_c.digit_shape(value)
     bits = _VALUE_BITS.get(shape) if shape != value else None
     if bits is None:
-        line = _role_words(shape.replace("\n", " "))
-        sep_line = "\n" + line
+        line = shape.replace("\n", " ")
         bits = 0
         skip = 0
-        patterns = _FAST_NAME_PATTERNS
+        patterns = _FAST_NAME_SEARCHES
         if line.isascii():  # (re.I folds a few non-ASCII letters to ASCII ones: "ſ" reads as "s")
             # lower-cased, an ASCII value matches the case-blind patterns as their case-exact
             # twins (faster: the regex engine compares characters as they are)
-            line = line.lower()
-            sep_line = "\n" + line
-            patterns = _FAST_NAME_PATTERNS_ASCII
+            line = _lower_role_words(line)
+            patterns = _FAST_NAME_SEARCHES_ASCII
             if not ("comment" in line or "discuss" in line or "respon" in line or "replies" in line
                     or "disqus" in line or "jomentry" in line):
                 skip = _COMMENT_WORD_BITS
             for words, word_bits in _WORDS_NEEDED:
-                if not any(w in line for w in words):
+                for word in words:  # (a loop, not any(): no generator made per value)
+                    if word in line:
+                        break
+                else:
                     skip |= word_bits
-        for pattern, after_sep, pattern_bits in patterns:
-            if not pattern_bits & skip and pattern.search(sep_line if after_sep else line):
+        else:
+            line = _role_words(line)
+        sep_line = "\n" + line
+        for search, after_sep, pattern_bits in patterns:
+            if not pattern_bits & skip and search(sep_line if after_sep else line) is not None:
                 bits |= pattern_bits
     if "byline" in value or "author-name" in value:  # (digits aside: the same in its shape)
         bits |= _BYLINE_BIT

@@ -205,6 +205,28 @@ def test_each_text_and_names_function_in_c_gives_what_its_python_twin_gives():
 
 
 @needs_compiled
+def test_digit_runs_are_written_as_zeros_in_c_as_the_regex_writes_them():
+    """The names walk looks a value up under its digits-as-zeros shape: the C loop gives the
+    regex's answer on every class and id of the fixture pages and on runs of every length, at
+    either end, and in other scripts' decimal digits (which \\d reads too)."""
+    import parsers._names_walk as in_c
+    from parsers.generic import _digit_shape
+    from parsers.htmlload import parse_html
+
+    values = ["", "1", "12", "123", "1234567890", "a1b2c3", "post-12", "post-123x", "x99y999z9",
+              "12-34-567", "c45", "comment-4567", "\u0661\u0662 arabic", "x\u0966\u0967\u0968", "\u00b2\u00b3 sup",
+              "½12", "9\n99", "a 0 00 000 0000"]
+    for path in sorted(FIXTURES.rglob("*.html")):
+        for el in parse_html(path.read_bytes().decode("utf-8", "replace")).iter():
+            if isinstance(el.tag, str):
+                values += [v for v in (el.get("class"), el.get("id")) if v]
+    assert sum(any(ch.isdigit() for ch in v) for v in values) > 50
+    for value in values:
+        assert in_c.digit_shape(value) == _digit_shape(value), value
+    assert in_c.digit_shape("post-7168 c1 x22") == "post-000 c1 x00"
+
+
+@needs_compiled
 def test_drop_tree_in_c_leaves_the_tree_lxml_html_leaves():
     """textutil.drop_tree() in C against lxml.html's drop_tree(), element by element on the edge
     page and every fifth element of each fixture page, each in a fresh copy of the page: the

@@ -161,11 +161,26 @@ def test_a_values_bits_are_what_each_pattern_finds_in_it():
               "Comment-Content", "comtext", "entry", "entry12", "post-message", "Messages", "text",
               "textarea", "d-none", "is-Hidden", "TEMPLATE", "hide", "outbrain_widget", "comment-12",
               "recent_comments", "diſcussion text", "ad\ncontent", "main", "", "x", "post-byline", "Byline",
-              "author-name-12", "author_name"]
+              "author-name-12", "author_name", "c123", "C4567", "c12", "c1", "x c123", "li-comment-5", "DSQ-Comment-77",
+              "comment_3", "Comment", "ADSBYGOOGLE", "x-adsbygoogle-y", "adsbygoogl"]
     for value in values:
         expected = sum(bit for (pattern, _), bit in _NAME_BIT.items() if _has(pattern, _role_words(value.replace("\n", " "))))
         expected |= _BYLINE_BIT if "byline" in value or "author-name" in value else 0  # (as written)
         assert _value_bits(value) == expected, value
+
+
+def test_role_words_are_cut_from_a_lower_cased_value_as_from_the_value_as_written():
+    """The names walk lower-cases an ASCII value before cutting a post's topics and embeds out
+    of it: the same line as cutting them first, whatever the case of the words."""
+    from parsers.generic import _lower_role_words, _role_words
+
+    values = ["post-7168 post type-post status-publish hentry category-social-media tag-ads",
+              "HENTRY Category-Ads Tag-Share", "post Type-Post TAG-comments", "hentry", "hentrytag-x",
+              "twitter-embed share", "Social-Media-EMBED share", "EMBED share", "embedded-ad", "x-Embed y",
+              "type- category-x", "article type-page tag-sponsored", "comment-list", "", "a\tb-c  type-x\ttag-y"]
+    for value in values:
+        assert _lower_role_words(value) == _role_words(value).lower(), value
+    assert _lower_role_words("Hentry Tag-Ads share").split() == ["hentry", "share"]
 
 
 def test_comment_section_names_are_found_in_any_case_and_in_non_ascii_spellings():
