@@ -1697,8 +1697,25 @@ def _weight_bits(value: str) -> int:
     content (_POSITIVE). Remembered per value."""
     if len(_WEIGHT_BITS) >= 1 << 15:  # unique ids would grow it without end
         _WEIGHT_BITS.clear()
-    bits = _WEIGHT_BITS[value] = (1 if _BODY_NAME.search(value) else 0) | (2 if _POSITIVE.search(value) else 0)
+    if value.isascii():
+        # lower-cased: _POSITIVE's words are plain substrings, and every _BODY_NAME match
+        # holds one of them (content, body, entry, text, article, story): not searched without
+        low = value.lower()
+        bits = 0
+        for word in _POSITIVE_WORDS:
+            if word in low:
+                bits = 2 | (1 if _BODY_NAME_LOWER.search(low) is not None else 0)
+                break
+    else:  # (re.I folds a few non-ASCII letters to ASCII ones)
+        bits = (1 if _BODY_NAME.search(value) else 0) | (2 if _POSITIVE.search(value) else 0)
+    _WEIGHT_BITS[value] = bits
     return bits
+
+
+# _POSITIVE's words, and _BODY_NAME for lower-cased ASCII (their sources are lower case)
+_POSITIVE_WORDS = ("article", "content", "entry", "story", "main", "text", "body", "blog")
+assert _POSITIVE.pattern == "(article|content|entry|post-body|postbody|story|main|text|body|blog)"
+_BODY_NAME_LOWER = re.compile(_BODY_NAME.pattern)
 
 
 def _score_walk(root: lxml.html.HtmlElement,
