@@ -38,14 +38,14 @@ ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "medicalwebpage", "web
                  "scholarlyarticle", "medicalscholarlyarticle", "healthtopiccontent", "techarticle", "posting"}
 
 # class/id words that mark boilerplate containers (never the article body)
-_BOILER = re.compile(
-    r"(^|[\s_-])(nav|navbar|menu|breadcrumbs?|sidebar\w*|side-bar|widget|footer|foot|header|masthead|comments?|"
-    r"comment-list|respond|disqus|share|sharing|social|newsletter|subscribe|signup|cookie|consent|gdpr|"
-    r"related|recommend|promo|sponsor|advert|ads?|adsbygoogle|banner|popup|modal|author-?box|byline-box|"
-    r"tags?|taglist|pagination|pager|skip|toolbar|outbrain|taboola|rail|trending|most-popular|"
-    r"about-?(the-?)?author|author-?(bio|info|text|details|description|profile)|bio|profile-?block)([\s_-]|$)",
-    re.I,
-)
+_BOILER_WORDS = (
+    "nav", "navbar", "menu", "breadcrumbs?", r"sidebar\w*", "side-bar", "widget", "footer", "foot", "header",
+    "masthead", "comments?", "comment-list", "respond", "disqus", "share", "sharing", "social", "newsletter",
+    "subscribe", "signup", "cookie", "consent", "gdpr", "related", "recommend", "promo", "sponsor", "advert", "ads?",
+    "adsbygoogle", "banner", "popup", "modal", "author-?box", "byline-box", "tags?", "taglist", "pagination",
+    "pager", "skip", "toolbar", "outbrain", "taboola", "rail", "trending", "most-popular", "about-?(the-?)?author",
+    "author-?(bio|info|text|details|description|profile)", "bio", "profile-?block")
+_BOILER = re.compile(r"(^|[\s_-])(" + "|".join(_BOILER_WORDS) + r")([\s_-]|$)", re.I)
 _BODY_NAME = re.compile(r"(^|[\s_-])(entry-?content|entry-?body|post-?body|post-?content|post-?entry|"
                         r"article-?body|article-?content|article-?text|story-?body|story-?content|"
                         r"articlebody|storytext|single-?post-?content|blog-?post-?content|td-post-content)"
@@ -1233,6 +1233,31 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
 assert all(p.pattern == p.pattern.lower() and p.flags & re.I for p, _, _ in _FAST_NAME_PATTERNS)
 _FAST_NAME_PATTERNS_ASCII = tuple((re.compile(p.pattern, p.flags & ~re.I), after_sep, bits)
                                   for p, after_sep, bits in _FAST_NAME_PATTERNS)
+
+
+def _factored(words: tuple[str, ...] | list[str]) -> str:
+    """An alternation of these regex words with their common leading letters factored out
+    ("ad|ads?|advert" as "a(?:d(?:|s?|vert))"): at each place the regex engine tries a few
+    letters instead of every word. Factoring a common first letter out of alternatives changes
+    nothing they match; a word whose next character is special (a class, a group, or a letter
+    a quantifier applies to) is kept whole from there."""
+    groups: dict[str, list[str]] = {}
+    whole: list[str] = []
+    for w in words:
+        if w and (w[0].isalnum() or w[0] == "-") and not (len(w) > 1 and w[1] in "?*+{"):
+            groups.setdefault(w[0], []).append(w[1:])
+        else:
+            whole.append(w)
+    parts = [c + (rest[0] if len(rest) == 1 else "(?:" + _factored(rest) + ")") for c, rest in groups.items()]
+    return "|".join(parts + whole)
+
+
+# _BOILER for lower-cased ASCII lines, factored: the longest alternation, searched in every
+# value (it has no word every match holds)
+_BOILER_LINED_ASCII = re.compile(r"[\s_-](?:" + _factored(_BOILER_WORDS) + r")(?=[\s_-]|$)", re.M)
+assert _lined(_BOILER).pattern == r"[\s_-](" + "|".join(_BOILER_WORDS) + r")(?=[\s_-]|$)"
+_FAST_NAME_PATTERNS_ASCII = tuple((_BOILER_LINED_ASCII if bits == _BOILER_BIT else p, after_sep, bits)
+                                  for p, after_sep, bits in _FAST_NAME_PATTERNS_ASCII)
 # both with each pattern's search method bound once (not looked up per value)
 _FAST_NAME_SEARCHES = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS)
 _FAST_NAME_SEARCHES_ASCII = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS_ASCII)

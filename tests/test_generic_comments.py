@@ -169,6 +169,30 @@ def test_a_values_bits_are_what_each_pattern_finds_in_it():
         assert _value_bits(value) == expected, value
 
 
+def test_the_boilerplate_words_factored_by_their_letters_match_where_the_listed_words_do():
+    """The names walk searches a lower-cased ASCII value for boilerplate words with the list
+    factored by common leading letters (_factored): it matches the values the listed words
+    match, on every fixture page's names and on each word at a line's edges, cut short,
+    run on, and followed by what \\w* takes."""
+    from parsers.generic import _BOILER, _BOILER_LINED_ASCII, _factored
+    from parsers.htmlload import parse_html
+
+    assert _factored(["ad", "ads?", "advert", "x\\w*", "-?y"]) == "a(?:d(?:vert||s?))|x\\w*|-?y"
+    words = ["nav", "navbar", "breadcrumb", "breadcrumbs", "sidebar", "sidebar2", "sidebar_left", "sidebarx.y",
+             "side-bar", "foot", "footer", "comment", "comments", "comment-list", "ad", "ads", "adsbygoogle", "advert",
+             "authorbox", "author-box", "author-bio", "authordetails", "aboutauthor", "about-the-author",
+             "aboutthe-author", "profileblock", "profile-block", "tag", "tags", "taglist", "most-popular", "bio"]
+    values = [v for w in words for v in (w, w.upper(), "x " + w, w + "-x", "x_" + w + "_y", w[:-1], w + "s", "pre" + w,
+                                         w + ":", "\n" + w)]
+    for path in sorted((Path(__file__).parent / "fixtures").rglob("*.html")):
+        for el in parse_html(path.read_bytes().decode("utf-8", "replace")).iter():
+            if isinstance(el.tag, str):
+                values += [v for v in (el.get("class"), el.get("id"), el.get("role")) if v and v.isascii()]
+    found = [_BOILER_LINED_ASCII.search("\n" + v.replace("\n", " ").lower()) is not None for v in values]
+    assert found == [_BOILER.search(v.replace("\n", " ")) is not None for v in values]
+    assert 100 < found.count(True) < len(found) - 100
+
+
 def test_role_words_are_cut_from_a_lower_cased_value_as_from_the_value_as_written():
     """The names walk lower-cases an ASCII value before cutting a post's topics and embeds out
     of it: the same line as cutting them first, whatever the case of the words."""
