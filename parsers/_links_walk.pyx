@@ -39,12 +39,21 @@ cdef inline bint _has_dot_segment(const char* s, Py_ssize_t n) noexcept:
     return False
 
 
+cdef inline bint _ascii(const char* s, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if <unsigned char>s[i] >= 0x80:
+            return False
+    return True
+
+
 def page_links(_Element root, str origin, absolute_of):
     """api.page_links(root, ...)'s links: each <a> and <area> href made absolute, fragment cut,
-    http(s) only, each once, in document order. An href with a rel, with a non-ASCII or
-    whitespace first or last byte, or that is neither absolute nor rooted ("/path") goes to
-    absolute_of(href, rel) (api._absolute: the rules themselves); the rest are read here by the
-    same rules, as bytes (UTF-8 never hides an ASCII byte inside a character)."""
+    http(s) only, each once, in document order. An href with a non-ASCII or whitespace first
+    or last byte, or that is neither absolute, nor rooted ("/path"), nor from the host up
+    ("//host/path"), goes to absolute_of(href, rel) (api._absolute: the rules themselves); the
+    rest (and a rel="nofollow") are read here by the same rules, as bytes (UTF-8 never hides an
+    ASCII byte inside a character)."""
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* c = top
     cdef tree.xmlAttr* a
@@ -55,7 +64,7 @@ def page_links(_Element root, str origin, absolute_of):
     cdef const char* s
     cdef Py_ssize_t n, end, host_end, i
     cdef bint fast
-    cdef object absolute
+    cdef object absolute, rel
     while c is not NULL:
         if c.type == tree.XML_ELEMENT_NODE and c.ns is NULL and (
                 strcmp(<const char*>c.name, "a") == 0 or strcmp(<const char*>c.name, "area") == 0):
@@ -70,9 +79,12 @@ def page_links(_Element root, str origin, absolute_of):
                 a = a.next
             if href_attr is not NULL:
                 href = attributeValue(c, href_attr)
+                rel = attributeValue(c, rel_attr) if rel_attr is not NULL else None
                 absolute = None
                 fast = False
-                if rel_attr is NULL and href:
+                if rel and "nofollow" in rel.lower().split():
+                    fast = True  # not followed: no link, whatever the href
+                elif href:
                     raw = (<str>href).encode("utf-8")
                     s = raw
                     n = len(raw)
@@ -95,6 +107,18 @@ def page_links(_Element root, str origin, absolute_of):
                                 fast = False
                             else:
                                 absolute = s[:end].decode("utf-8")
+                        elif n > 1 and s[0] == b"/" and s[1] == b"/" and origin is not None:
+                            # "//host/path": the base's scheme, then the link as written (urljoin
+                            # resolves no dot segment under a host); not with an empty host, an
+                            # empty ";" or "?" it would drop, a tab, CR or LF it would remove,
+                            # brackets it checks, or a non-ASCII byte a host could normalize from
+                            if n == 2 or s[2] == b"/" or s[2] == b"?" or s[2] == b"#" or s[end - 1] == b"?" \
+                                    or _find(s, 0, n, b";") >= 0 or _find(s, 0, n, b"\t") >= 0 \
+                                    or _find(s, 0, n, b"\r") >= 0 or _find(s, 0, n, b"\n") >= 0 \
+                                    or _find(s, 0, n, b"[") >= 0 or _find(s, 0, n, b"]") >= 0 or not _ascii(s, n):
+                                fast = False
+                            else:
+                                absolute = origin[:origin.index(":") + 1] + s[:end].decode("utf-8")
                         elif s[0] == b"/" and origin is not None:
                             # a rooted link ("/path", not "//host"): no ";", tab, CR or LF, no
                             # dot segment, no empty query before the fragment
@@ -108,7 +132,7 @@ def page_links(_Element root, str origin, absolute_of):
                         else:
                             fast = False
                 if not fast:
-                    absolute = absolute_of(href, attributeValue(c, rel_attr) if rel_attr is not NULL else None)
+                    absolute = absolute_of(href, rel)
                 if absolute is not None:
                     out.setdefault(absolute, None)
         c = next_in(top, c)

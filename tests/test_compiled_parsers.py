@@ -113,6 +113,12 @@ lead <b>bold</b> tail<!-- a comment --> after
 <a href="/p?#f">12</a><a href="/p#f?">13</a><a href="http://h.example">14</a><a href="https://h.example?x#y">15</a>
 <a href="rel/ative">16</a><a href="/">17</a><a href="http://h.example/x#f">dup</a><a href="/t	ab">18</a>
 <a href=" /nbsp">19</a><a href="/x　">20</a><a href="">21</a><a href="/p" rel="NoFollow x">22</a>
+<a href="//h.example/a;">23</a><a href="//h.example/a?#f">24</a><a href="///x">25</a><a href="//h.example/./a">26</a>
+<a href="//[::1]/x">27</a><a href="//h.example/a b">28</a><a href="//h.example">29</a><a href="//h.example?q">30</a>
+<a href="//h\u0308.example/x">31</a><a href="//h.example/x#f?">32</a><a href="//">33</a><a href="//#f">34</a>
+<a href="//H.example/P?q=1#f">35</a><a href="//h.example/t\tab">36</a><a href="//h.example/a;p">37</a>
+<a href="http://h.example/r" rel="noopener">38</a><a href="/r2" rel="">39</a><a href="//h.example/nf" rel="x NOFOLLOW">40</a>
+<a href="/r3" rel=" nofollowing ">41</a><a href="//h.example/r4" rel="noopener noreferrer">42</a>
 <noscript>no script</noscript><template><p>templated</p></template>Caf\u00e9 \u2014 \u65e5\u672c
 <div><p>separators\x1c\x1dand\x1e\x1fcontrols\x0b\x0cin\r\ra paragraph long enough to be scored as one</p>
 <p>  \t spaced  \n  out text that runs long enough to count as a paragraph of its own, too  </p></div></body></html>"""
