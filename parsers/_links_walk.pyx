@@ -8,7 +8,7 @@ from libc.string cimport strcmp
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, attributeValue, import_lxml__etree
 
-from parsers._nodes cimport next_in
+from parsers._nodes cimport is_ascii, next_in
 
 import_lxml__etree()
 
@@ -37,14 +37,6 @@ cdef inline bint _has_dot_segment(const char* s, Py_ssize_t n) noexcept:
         if s[i] == b"/" and s[i + 1] == b".":
             return True
     return False
-
-
-cdef inline bint _ascii(const char* s, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if <unsigned char>s[i] >= 0x80:
-            return False
-    return True
 
 
 def page_links(_Element root, str origin, absolute_of):
@@ -115,7 +107,7 @@ def page_links(_Element root, str origin, absolute_of):
                             if n == 2 or s[2] == b"/" or s[2] == b"?" or s[2] == b"#" or s[end - 1] == b"?" \
                                     or _find(s, 0, n, b";") >= 0 or _find(s, 0, n, b"\t") >= 0 \
                                     or _find(s, 0, n, b"\r") >= 0 or _find(s, 0, n, b"\n") >= 0 \
-                                    or _find(s, 0, n, b"[") >= 0 or _find(s, 0, n, b"]") >= 0 or not _ascii(s, n):
+                                    or _find(s, 0, n, b"[") >= 0 or _find(s, 0, n, b"]") >= 0 or not is_ascii(s, n):
                                 fast = False
                             else:
                                 absolute = origin[:origin.index(":") + 1] + s[:end].decode("utf-8")

@@ -96,3 +96,12 @@ cdef inline bint tagset_has(const TagSet* s, const char* name) noexcept:
         if strcmp(s.names[i], name) == 0:
             return True
     return False
+
+
+cdef inline bint is_ascii(const char* data, Py_ssize_t size) noexcept:
+    """No byte of data[:size] is at or above 0x80 (UTF-8 bytes that decode to ASCII only)."""
+    cdef Py_ssize_t i
+    for i in range(size):
+        if <unsigned char>data[i] >= 0x80:
+            return False
+    return True

@@ -15,7 +15,7 @@ from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport (_Document, _Element, elementFactory, import_lxml__etree, previousElement,
                                         setNodeText, setTailText, tailOf, textOf)
 
-from parsers._nodes cimport TagSet, TagSets, next_after, next_in, tagset, tagset_has
+from parsers._nodes cimport TagSet, TagSets, is_ascii, next_after, next_in, tagset, tagset_has
 
 import_lxml__etree()
 
@@ -63,14 +63,6 @@ cdef inline unicode _text(Buffer* b):
     return b.data[:b.size].decode("utf-8") if b.size else ""
 
 
-cdef inline bint _ascii(const char* data, Py_ssize_t size) noexcept:
-    cdef Py_ssize_t i
-    for i in range(size):
-        if <unsigned char>data[i] >= 0x80:
-            return False
-    return True
-
-
 cdef inline bint _ascii_space(unsigned char ch) noexcept:
     # str.isspace() of an ASCII character: tab, LF, VT, FF, CR, the four separators, space
     return ch == 0x20 or 0x09 <= ch <= 0x0D or 0x1C <= ch <= 0x1F
@@ -79,7 +71,7 @@ cdef inline bint _ascii_space(unsigned char ch) noexcept:
 cdef unicode _fold(const char* data, Py_ssize_t size):
     """" ".join(text.split()) of UTF-8 bytes: folded here when they are ASCII (one pass, no list
     of words), by str.split() otherwise (its whitespace is Unicode's)."""
-    if not _ascii(data, size):
+    if not is_ascii(data, size):
         return " ".join(data[:size].decode("utf-8").split())
     return _fold_ascii(data, size)
 
@@ -115,7 +107,7 @@ cdef unicode _fold_if_long(Buffer* b, Py_ssize_t at_least):
     folding (read once: bytes count characters where they are ASCII)."""
     if b.size < at_least:  # (fewer bytes, fewer characters)
         return None
-    if _ascii(b.data, b.size):
+    if is_ascii(b.data, b.size):
         return _fold_ascii(b.data, b.size)
     raw = _text(b)
     if len(raw) < at_least:
@@ -127,7 +119,7 @@ cdef Py_ssize_t _folded_length(const char* data, Py_ssize_t size) except -1:
     """len(_fold(data, size)), counted without making the string where the bytes are ASCII."""
     cdef Py_ssize_t i, n = 0
     cdef bint gap = False
-    if not _ascii(data, size):
+    if not is_ascii(data, size):
         return len(" ".join(data[:size].decode("utf-8").split()))
     for i in range(size):
         if _ascii_space(<unsigned char>data[i]):
@@ -145,7 +137,7 @@ cdef list _folded_lines(const char* data, Py_ssize_t size):
     cdef list out = []
     cdef Py_ssize_t start = 0, i
     cdef unicode line
-    if not _ascii(data, size):
+    if not is_ascii(data, size):
         return [p for p in (" ".join(x.split()) for x in data[:size].decode("utf-8").split("\n")) if p]
     for i in range(size + 1):
         if i == size or data[i] == b"\n":

@@ -217,15 +217,12 @@ def test_digit_runs_are_written_as_zeros_in_c_as_the_regex_writes_them():
     either end, and in other scripts' decimal digits (which \\d reads too)."""
     import parsers._names_walk as in_c
     from parsers.generic import _digit_shape
-    from parsers.htmlload import parse_html
+    from tests.test_generic_comments import fixture_names
 
     values = ["", "1", "12", "123", "1234567890", "a1b2c3", "post-12", "post-123x", "x99y999z9",
               "12-34-567", "c45", "comment-4567", "\u0661\u0662 arabic", "x\u0966\u0967\u0968", "\u00b2\u00b3 sup",
               "½12", "9\n99", "a 0 00 000 0000"]
-    for path in sorted(FIXTURES.rglob("*.html")):
-        for el in parse_html(path.read_bytes().decode("utf-8", "replace")).iter():
-            if isinstance(el.tag, str):
-                values += [v for v in (el.get("class"), el.get("id")) if v]
+    values += fixture_names("class", "id")
     assert sum(any(ch.isdigit() for ch in v) for v in values) > 50
     for value in values:
         assert in_c.digit_shape(value) == _digit_shape(value), value

@@ -383,18 +383,13 @@ def test_a_names_weight_is_what_the_article_and_content_patterns_find_in_it() ->
     """The scoring remembers, per class, id or role value, whether it names the article text
     (_BODY_NAME) or reads like content (_POSITIVE); an ASCII value is lower-cased and tested
     for _POSITIVE's words first: the same bits as searching both patterns case-blind."""
-    from pathlib import Path
-
     from parsers.generic import _BODY_NAME, _POSITIVE, _weight_bits
-    from parsers.htmlload import parse_html
+    from tests.test_generic_comments import fixture_names
 
     values = ["entry-content", "Entry-Content", "POST-BODY", "post_body", "x article-text", "storytext", "StoryText2",
               "single-post-content", "blog-post-content", "td-post-content", "main", "MainNav", "textarea",
               "sidebar", "", "article\nbody", "\u017ftory-body", "st\u00f6ry-body", "articlebody", "Blog"]
-    for path in sorted((Path(__file__).parent / "fixtures").rglob("*.html")):
-        for el in parse_html(path.read_bytes().decode("utf-8", "replace")).iter():
-            if isinstance(el.tag, str):
-                values += [v for v in (el.get("class"), el.get("id"), el.get("role")) if v]
+    values += fixture_names("class", "id", "role")
     bits = [_weight_bits(v) for v in values]
     assert bits == [(1 if _BODY_NAME.search(v) else 0) | (2 if _POSITIVE.search(v) else 0) for v in values]
     assert bits.count(3) >= 8 and bits.count(2) >= 5 and bits.count(0) >= 5

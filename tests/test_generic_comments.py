@@ -16,6 +16,20 @@ HERE = Path(__file__).parent / "fixtures" / "comment_shapes"
 FETCHED = datetime(2020, 1, 16, 12, 0, tzinfo=timezone.utc)
 
 
+
+def fixture_trees() -> list:  # type: ignore[type-arg]
+    """Every fixture page, parsed as parse() parses it."""
+    from parsers.htmlload import parse_html
+
+    return [parse_html(f.read_bytes().decode("utf-8", "replace"))
+            for f in sorted((Path(__file__).parent / "fixtures").rglob("*.html"))]
+
+
+def fixture_names(*attrs: str) -> list[str]:
+    """The values of these attributes (class, id, role) on every element of every fixture page."""
+    return [v for tree in fixture_trees() for el in tree.iter() if isinstance(el.tag, str)
+            for v in map(el.get, attrs) if v]
+
 def parse(name: str, fetched_at: datetime = FETCHED):  # type: ignore[no-untyped-def]
     return parsers.parse((HERE / f"{name}.html").read_bytes(), f"https://health.example/{name}",
                          profile="generic", fetched_at=fetched_at)
@@ -175,7 +189,6 @@ def test_the_boilerplate_words_factored_by_their_letters_match_where_the_listed_
     match, on every fixture page's names and on each word at a line's edges, cut short,
     run on, and followed by what \\w* takes."""
     from parsers.generic import _BOILER, _BOILER_LINED_ASCII, _factored
-    from parsers.htmlload import parse_html
 
     assert _factored(["ad", "ads?", "advert", "x\\w*", "-?y"]) == "a(?:d(?:vert||s?))|x\\w*|-?y"
     words = ["nav", "navbar", "breadcrumb", "breadcrumbs", "sidebar", "sidebar2", "sidebar_left", "sidebarx.y",
@@ -184,10 +197,7 @@ def test_the_boilerplate_words_factored_by_their_letters_match_where_the_listed_
              "aboutthe-author", "profileblock", "profile-block", "tag", "tags", "taglist", "most-popular", "bio"]
     values = [v for w in words for v in (w, w.upper(), "x " + w, w + "-x", "x_" + w + "_y", w[:-1], w + "s", "pre" + w,
                                          w + ":", "\n" + w)]
-    for path in sorted((Path(__file__).parent / "fixtures").rglob("*.html")):
-        for el in parse_html(path.read_bytes().decode("utf-8", "replace")).iter():
-            if isinstance(el.tag, str):
-                values += [v for v in (el.get("class"), el.get("id"), el.get("role")) if v and v.isascii()]
+    values += [v for v in fixture_names("class", "id", "role") if v.isascii()]
     found = [_BOILER_LINED_ASCII.search("\n" + v.replace("\n", " ").lower()) is not None for v in values]
     assert found == [_BOILER.search(v.replace("\n", " ")) is not None for v in values]
     assert 100 < found.count(True) < len(found) - 100
@@ -227,14 +237,12 @@ def test_the_names_walk_marks_what_each_finders_pattern_matches_in_the_names_the
     import lxml.html
 
     from parsers.generic import _NAME_BIT, _NAME_PATTERNS, _Names, _has, _role_words
-    from parsers.htmlload import parse_html
 
     odd = lxml.html.fromstring(
         "<div><p class='Comment-Content'>a</p><p class='entry12 text-2'>b</p><p id='x_message'>c</p>"
         "<p role='main text'>d</p><p class='commentbody\nreply'>e</p><p class='se\u017ftion content'>f</p>"
         "<p class='post-message type-post category-ads hentry'>g</p><ins class='adsbygoogle'></ins></div>")
-    trees = [parse_html(f.read_bytes().decode("utf-8", "replace"))
-             for f in sorted((Path(__file__).parent / "fixtures").rglob("*.html"))] + [odd]
+    trees = [*fixture_trees(), odd]
     checked = 0
     for tree in trees:
         names = _Names(tree)
@@ -255,15 +263,13 @@ def test_the_article_name_is_found_value_by_value_where_the_joined_names_hold_it
     import lxml.html
 
     from parsers.generic import _BODY_NAME, _Names
-    from parsers.htmlload import parse_html
 
     odd = lxml.html.fromstring(
         "<div><p class='Entry-Content'>a</p><p id='post-body'>b</p><p role='x article-body'>c</p>"
         "<p class='wrap' id='storytext'>d</p><p class='entrycontent-x'>e</p><p class='x-entry-content'>f</p>"
         "<p class='a\nstory-body'>g</p><p class='entry content'>h</p><p class='post-body2'>i</p>"
         "<p class='\u017ftory-body'>j</p><p class='td-post-content tag-x'>k</p><ins></ins></div>")
-    trees = [parse_html(f.read_bytes().decode("utf-8", "replace"))
-             for f in sorted((Path(__file__).parent / "fixtures").rglob("*.html"))] + [odd]
+    trees = [*fixture_trees(), odd]
     found = 0
     for tree in trees:
         names = _Names(tree)
