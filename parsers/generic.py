@@ -1229,15 +1229,9 @@ _FAST_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool, int], ...] = tuple(
     for p in dict.fromkeys(p for p, _ in _NAME_PATTERNS) for lined in [_lined(p)])
 
 
-# The same without re.I, for lower-cased ASCII values (their sources are lower case: \s, \d)
-assert all(p.pattern == p.pattern.lower() and p.flags & re.I for p, _, _ in _FAST_NAME_PATTERNS)
-_FAST_NAME_PATTERNS_ASCII = tuple((re.compile(p.pattern, p.flags & ~re.I), after_sep, bits)
-                                  for p, after_sep, bits in _FAST_NAME_PATTERNS)
-
-
 def _factored(words: tuple[str, ...] | list[str]) -> str:
     """An alternation of these regex words with their common leading letters factored out
-    ("ad|ads?|advert" as "a(?:d(?:|s?|vert))"): at each place the regex engine tries a few
+    ("ad|ads?|advert" as "a(?:d(?:vert||s?))"): at each place the regex engine tries a few
     letters instead of every word. Factoring a common first letter out of alternatives changes
     nothing they match; a word whose next character is special (a class, a group, or a letter
     a quantifier applies to) is kept whole from there."""
@@ -1256,8 +1250,12 @@ def _factored(words: tuple[str, ...] | list[str]) -> str:
 # value (it has no word every match holds)
 _BOILER_LINED_ASCII = re.compile(r"[\s_-](?:" + _factored(_BOILER_WORDS) + r")(?=[\s_-]|$)", re.M)
 assert _lined(_BOILER).pattern == r"[\s_-](" + "|".join(_BOILER_WORDS) + r")(?=[\s_-]|$)"
-_FAST_NAME_PATTERNS_ASCII = tuple((_BOILER_LINED_ASCII if bits == _BOILER_BIT else p, after_sep, bits)
-                                  for p, after_sep, bits in _FAST_NAME_PATTERNS_ASCII)
+# The same without re.I, for lower-cased ASCII values (their sources are lower case: \s, \d),
+# _BOILER factored
+assert all(p.pattern == p.pattern.lower() and p.flags & re.I for p, _, _ in _FAST_NAME_PATTERNS)
+_FAST_NAME_PATTERNS_ASCII = tuple(
+    (_BOILER_LINED_ASCII if bits == _BOILER_BIT else re.compile(p.pattern, p.flags & ~re.I), after_sep, bits)
+    for p, after_sep, bits in _FAST_NAME_PATTERNS)
 # both with each pattern's search method bound once (not looked up per value)
 _FAST_NAME_SEARCHES = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS)
 _FAST_NAME_SEARCHES_ASCII = tuple((p.search, after_sep, bits) for p, after_sep, bits in _FAST_NAME_PATTERNS_ASCII)
