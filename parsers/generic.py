@@ -54,10 +54,8 @@ _POSITIVE = re.compile(r"(article|content|entry|post-body|postbody|story|main|te
 _AD_MARK = re.compile(r"(^|[\s_-])(ad|ads|advert|advertisement|adsbygoogle|ad-slot|adslot|dfp|gpt-ad|banner-ad|"
                       r"sponsor(ed)?|outbrain|taboola|recommend(ed|ations)?|newsletter|subscribe|social|share)"
                       r"([\s_-]|$)", re.I)
-# a pingback in all but name: "X reblogged this on Y", or a paragraph that opens with the
-# "[...]" of the excerpt WordPress shows of the linking post
-_REBLOG = re.compile(r"^(\S+ \d{1,2},? \d{4}\s+)?reblogged this on |(^|\n)\[(\.\.\.|…)\]", re.I)
-# _REBLOG's two halves, for _reblog(): the first holds only at the start, the second needs a "["
+# a pingback in all but name: "X reblogged this on Y" at the start, or a paragraph that opens
+# with the "[...]" of the excerpt WordPress shows of the linking post (_reblog() tries both)
 _REBLOG_LEAD = re.compile(r"(\S+ \d{1,2},? \d{4}\s+)?reblogged this on ", re.I)
 _EXCERPT_OPEN = re.compile(r"(^|\n)\[(\.\.\.|…)\]")
 _RELATIVE = re.compile(r"(\d+|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.I)
@@ -768,20 +766,6 @@ _TEXT_CLASS = re.compile(r"comment-?content|comment-?body|comment-?text|comment-
                          r"commentext|comment-?message|post-message|(^|[\s_-])(message|text|content|entry)([\s_-]|$)", re.I)
 _CHROME_CLASS = re.compile(r"author|avatar|gravatar|vcard|meta|header|reply|date|time|permalink|count|number|"
                            r"rating|vote|actions|footer|byline|says|cite", re.I)
-_CHROME_CLASSES: dict[str, bool] = {}
-
-
-def _chrome_class(value: str) -> bool:
-    """_CHROME_CLASS.search(value), remembered per class value (a thread's items repeat theirs;
-    the case-blind search lower-cases every character it tries)."""
-    hit = _CHROME_CLASSES.get(value)
-    if hit is None:
-        if len(_CHROME_CLASSES) >= 1 << 15:  # unique values would grow it without end
-            _CHROME_CLASSES.clear()
-        hit = _CHROME_CLASSES[value] = _CHROME_CLASS.search(value) is not None
-    return hit
-
-
 _AUTHOR_CLASS = ".//*[contains(@class,'fn') or contains(@class,'author') or contains(@class,'name') or " \
                 "contains(@class,'user')][1] | .//cite[1]"
 
@@ -921,7 +905,7 @@ def _item_text(item: lxml.html.HtmlElement, others: set[lxml.html.HtmlElement],
     # the author, date and reply chrome may sit deeper (li > div > table > td > div.comment-author)
     pool = own if own is not None else _within(item, others, named, False)
     chrome = [el for el in pool if (named is None or el in named) and el.get("class")
-              and _chrome_class(el.get("class")) and not _holds_any(el, others)]
+              and _has(_CHROME_CLASS, el.get("class")) and not _holds_any(el, others)]
     chrome = [el for el in chrome if not any(a in chrome for a in el.iterancestors())]
     if any(c.getparent() is not item for c in chrome):  # (the direct children are left out above)
         cut = "\n\n".join(block_texts(_without(item, chrome)))
@@ -1076,7 +1060,8 @@ def _trackback_lists(names: _Names) -> set[lxml.html.HtmlElement]:
 
 
 def _reblog(text: str) -> bool:
-    """_REBLOG.search(text), without trying both halves at every character of a comment."""
+    """A pingback in all but name: the lead tried at the start only, the excerpt only where a
+    "[" is (one alternation of both, searched, tried both at every character of a comment)."""
     return _REBLOG_LEAD.match(text) is not None or ("[" in text and _EXCERPT_OPEN.search(text) is not None)
 
 
